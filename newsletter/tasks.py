@@ -1,0 +1,12 @@
+"""Celery tasks: thin adapters that take ids and call module functions."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from newsletter.models import Heartbeat
+
+
+@shared_task
+def heartbeat(name: str = "beat") -> None:
+    """Scheduled every minute; the dashboard shows when it last ran."""
+    Heartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": timezone.now()})
