@@ -1,5 +1,7 @@
 """System checks that warn about configuration that is fine for development but not production."""
 
+import re
+
 from django.conf import settings
 from django.core.checks import Warning, register
 
@@ -10,6 +12,7 @@ DEV_BACKENDS = {
     "django.core.mail.backends.locmem.EmailBackend",
     "django.core.mail.backends.dummy.EmailBackend",
 }
+PLACEHOLDER_DOMAIN = re.compile(r"@(localhost|example\.(com|org|net))\b", re.IGNORECASE)
 
 
 @register("paperboy")
@@ -33,7 +36,7 @@ def check_production_config(app_configs, **kwargs):
                 id="paperboy.W002",
             )
         )
-    if "@localhost" in settings.DEFAULT_FROM_EMAIL or "example." in settings.DEFAULT_FROM_EMAIL:
+    if PLACEHOLDER_DOMAIN.search(settings.DEFAULT_FROM_EMAIL):
         warnings.append(
             Warning(
                 f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL}.",

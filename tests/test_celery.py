@@ -1,0 +1,43 @@
+"""A real worker and a real beat process, on the configured broker and the test database."""
+
+import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from config.schedules import install_schedules
+from newsletter.models import Heartbeat
+from newsletter.tasks import heartbeat
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.celery
+
+
+def test_a_real_worker_runs_a_task_that_writes_to_the_database(start_worker):
+    start_worker()
+    heartbeat.delay("from-test")
+    row = wait_until(lambda: Heartbeat.objects.filter(name="from-test").first())
+    assert row.last_seen_at is not None
+
+
+def test_a_real_beat_enqueues_a_scheduled_task_within_its_interval(start_worker, start_beat):
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(
+        name="test heartbeat",
+        task="newsletter.tasks.heartbeat",
+        interval=every_second,
+        kwargs='{"name": "from-beat"}',
+    )
+    start_worker()
+    beat = start_beat()
+    wait_until(lambda: Heartbeat.objects.filter(name="from-beat").exists(), timeout=45)
+    assert "Sending due task test heartbeat" in beat.output()
+
+
+def test_default_schedules_are_installed_once_and_editor_changes_stick(db):
+    assert ("heartbeat", "created") in install_schedules()
+    PeriodicTask.objects.filter(name="heartbeat").update(enabled=False)
+
+    assert ("heartbeat", "kept") in install_schedules()
+    assert PeriodicTask.objects.get(name="heartbeat").enabled is False
+
+    install_schedules(reset=True)
+    assert PeriodicTask.objects.get(name="heartbeat").enabled is True
