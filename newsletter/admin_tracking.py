@@ -1,0 +1,1 @@
+"""Admin for tracking events and suppressions."""
