@@ -46,13 +46,31 @@ class Pick:
     reasons: tuple[str, ...]
 
 
+@dataclass(slots=True)
+class PaperIndex:
+    """Everything about the day's papers that ranking needs, built once and reused for every
+    chunk of readers (a worker keeps it for the day)."""
+
+    papers: Sequence[PaperDoc]
+    topics: Mapping[int, TopicDoc]
+
+
+def build_index(papers: Sequence[PaperDoc], topics: Mapping[int, TopicDoc]) -> PaperIndex:
+    return PaperIndex(papers=papers, topics=topics)
+
+
 def match_readers(
     readers: Sequence[ReaderDoc],
     papers: Sequence[PaperDoc],
     topics: Mapping[int, TopicDoc],
     now: datetime,
 ) -> dict[int, list[Pick]]:
+    return rank(readers, build_index(papers, topics), now)
+
+
+def rank(readers: Sequence[ReaderDoc], index: PaperIndex, now: datetime) -> dict[int, list[Pick]]:
     """Reader id -> the reader's picks, best first (an empty list: send nothing)."""
+    papers, topics = index.papers, index.topics
     results: dict[int, list[Pick]] = {}
     for reader in readers:
         picks = []

@@ -1,8 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from newsletter import views
 
 # Each section is owned by one module; keep them apart.
-urlpatterns: list = [
+urlpatterns = [
     # --- Subscription lifecycle (views.py): sign-up, confirm, manage, unsubscribe, export, erase ---
-    # --- Digests (digest_views.py): view in browser, admin preview ---
+    path("subscribe/", views.subscribe, name="subscribe"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("manage/<str:token>/", views.manage, name="manage"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    # --- Digests (digest_views.py): view in browser ("digest-web", a "digest" token), admin preview ---
     # --- Tracking (tracking.py / dashboard.py): staff dashboard ---
 ]

@@ -4,4 +4,6 @@ from papers import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("papers/<path:paper_id>/", views.paper_detail, name="paper"),
+    path("topics/<slug:slug>/", views.topic_detail, name="topic"),
 ]
