@@ -160,7 +160,20 @@ class DigestDelivery(models.Model):
 class DeliveryEvent(models.Model):
     """An ESP tracking event (normalised by Anymail), kept small, applied once."""
 
+    class Kind(models.TextChoices):
+        """What the event means for the reader; decides the policy (newsletter/tracking.py)."""
+
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        INVALID = "invalid", "Invalid address"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        DELIVERED = "delivered", "Delivered"
+        ENGAGEMENT = "engagement", "Opened or clicked"
+        OTHER = "other", "Other"
+
     event_type = models.CharField(max_length=20, db_index=True)  # Anymail's event_type
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER, db_index=True)
     esp = models.CharField(max_length=30)
     message_id = models.CharField(max_length=200, blank=True, db_index=True)
     event_id = models.CharField(max_length=200, blank=True)
@@ -183,6 +196,21 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.esp} {self.event_type} {self.message_id}"
+
+
+class EngagementCount(models.Model):
+    """Opens and clicks per day, in aggregate only: no per-reader tracking unless enabled."""
+
+    day = models.DateField()
+    event_type = models.CharField(max_length=20)  # "opened" or "clicked"
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "event_type"]
+        constraints = [models.UniqueConstraint(fields=["day", "event_type"], name="one_count_per_day_and_type")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event_type}: {self.count}"
 
 
 class Heartbeat(models.Model):
