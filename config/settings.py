@@ -162,7 +162,52 @@ PAPERBOY_SCHEDULES = {
         "task": "newsletter.tasks.heartbeat",
         "crontab": env("SCHEDULE_HEARTBEAT", default="* * * * *"),
     },
+    # Plans the digests of readers whose local delivery hour has come, then fans them out.
+    "digest-tick": {
+        "task": "newsletter.tasks.digest_tick",
+        "crontab": env("SCHEDULE_DIGEST_TICK", default="*/10 * * * *"),
+    },
+    # Hugging Face lists a day's papers during that day: import the finished list next morning.
+    "import-hf-daily": {
+        "task": "papers.tasks.import_hf_previous_day",
+        "crontab": env("SCHEDULE_IMPORT_HF", default="15 6 * * *"),
+    },
+    # Upvotes keep growing for days: refresh the last few days' counts later on.
+    "refresh-hf-upvotes": {
+        "task": "papers.tasks.refresh_hf_recent_days",
+        "crontab": env("SCHEDULE_REFRESH_HF", default="0 17 * * *"),
+    },
+    # arXiv announces Sunday-Thursday 20:00 US Eastern (00:00/01:00 UTC Monday-Friday); the
+    # feeds are rebuilt a few hours later.
+    "import-arxiv": {
+        "task": "papers.tasks.import_arxiv_feed",
+        "crontab": env("SCHEDULE_IMPORT_ARXIV", default="30 6 * * 1-5"),
+    },
 }
+
+# --- Paper sources ----------------------------------------------------------------------------
+# https://huggingface.co/docs/hub/api (daily papers), https://info.arxiv.org/help/api/ and
+# https://info.arxiv.org/help/rss_specifications.html. Base URLs are settings so that tests
+# (and mirrors) can point the importers elsewhere.
+PAPERS_HF_BASE_URL = env("PAPERS_HF_BASE_URL", default="https://huggingface.co").rstrip("/")
+# Optional: an access token gets higher Hugging Face rate limits.
+HF_TOKEN = env("HF_TOKEN", default="")
+PAPERS_ARXIV_RSS_URL = env("PAPERS_ARXIV_RSS_URL", default="https://rss.arxiv.org").rstrip("/")
+PAPERS_ARXIV_API_URL = env("PAPERS_ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+# arXiv's terms: no more than one request every 3 seconds, over a single connection.
+PAPERS_ARXIV_MIN_INTERVAL = env.float("PAPERS_ARXIV_MIN_INTERVAL", default=3.0)
+PAPERS_ARXIV_CATEGORIES = env.list(
+    "PAPERS_ARXIV_CATEGORIES", default=["cs.CL", "cs.LG", "cs.CV", "cs.AI", "cs.RO", "stat.ML"]
+)
+PAPERS_HTTP_TIMEOUT = env.float("PAPERS_HTTP_TIMEOUT", default=30.0)
+PAPERS_HTTP_RETRIES = env.int("PAPERS_HTTP_RETRIES", default=4)
+PAPERS_HTTP_BACKOFF = env.float("PAPERS_HTTP_BACKOFF", default=2.0)  # seconds, doubled per retry
+# A rate limit that resets later than this fails the import instead of blocking a worker.
+PAPERS_HTTP_MAX_WAIT = env.float("PAPERS_HTTP_MAX_WAIT", default=120.0)
+# Largest file or response an import reads, in bytes.
+PAPERS_IMPORT_MAX_BYTES = env.int("PAPERS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# How many past days the later Hugging Face run refreshes (upvotes, comments, code links).
+PAPERS_HF_REFRESH_DAYS = env.int("PAPERS_HF_REFRESH_DAYS", default=3)
 
 # --- Email ------------------------------------------------------------------------------------
 # https://anymail.dev/en/stable/quickstart/ — every outgoing message goes through Anymail in
@@ -186,6 +231,42 @@ else:
     EMAIL_BACKEND = "newsletter.backends.OutboxBackend"
 OUTBOX_DIR = Path(env("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Delivery tracking (newsletter/tracking.py) ------------------------------------------------
+# https://anymail.dev/en/stable/sending/tracking/ — ESP webhooks post to /anymail/<esp>/tracking/,
+# protected by ANYMAIL_WEBHOOK_SECRET ("user:password" basic auth) and, where the ESP signs its
+# webhooks, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY or ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY.
+# A reader is paused after this many soft-bounced digests (never delivered) within the window.
+TRACKING_SOFT_BOUNCE_LIMIT = env.int("TRACKING_SOFT_BOUNCE_LIMIT", default=3)
+TRACKING_SOFT_BOUNCE_WINDOW_DAYS = env.int("TRACKING_SOFT_BOUNCE_WINDOW_DAYS", default=14)
+# Opens and clicks are only counted per day unless the operator opts in to per-reader records.
+TRACKING_PER_READER = env.bool("TRACKING_PER_READER", default=False)
+
+# --- Sign-up protection (newsletter/ratelimit.py, newsletter/subscriptions.py) ------------------
+# Counters live in the shared cache (Redis in production). Over a limit the form answers 429.
+SIGNUP_LIMIT_PER_IP_PER_HOUR = env.int("SIGNUP_LIMIT_PER_IP_PER_HOUR", default=20)
+SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR", default=5)
+# Confirmation / "already subscribed" emails one address can receive per day; extra requests
+# get the usual answer and no email, so nobody can flood a stranger's inbox.
+SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = env.int("SIGNUP_EMAILS_PER_ADDRESS_PER_DAY", default=3)
+# Forms submitted faster than this after being shown are bots: accepted silently, nothing saved.
+SIGNUP_MIN_SECONDS = env.float("SIGNUP_MIN_SECONDS", default=3.0)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Digests (newsletter/digests.py, newsletter/sending.py) ---------------------------------
+# Deliveries per Celery task; each task claims and records them DIGEST_CLAIM_BATCH at a time,
+# so a killed worker leaves at most that many rows whose fate is unknown.
+DIGEST_CHUNK_SIZE = env.int("DIGEST_CHUNK_SIZE", default=500)
+DIGEST_CLAIM_BATCH = env.int("DIGEST_CLAIM_BATCH", default=100)
+# Transient ESP errors: attempts in all, and exponential backoff with jitter between them. The
+# longest delay stays below the broker's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS).
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
+DIGEST_RETRY_BASE_SECONDS = env.float("DIGEST_RETRY_BASE_SECONDS", default=60.0)
+DIGEST_RETRY_MAX_SECONDS = env.float("DIGEST_RETRY_MAX_SECONDS", default=3600.0)
+# A row still "sending" this long after its claim lost its worker (the hard task time limit
+# has passed): it becomes "unknown" for an operator to check.
+DIGEST_SENDING_TIMEOUT = env.int("DIGEST_SENDING_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
 
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-us"

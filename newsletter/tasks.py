@@ -10,3 +10,11 @@ from newsletter.models import Heartbeat
 def heartbeat(name: str = "beat") -> None:
     """Scheduled every minute; the dashboard shows when it last ran."""
     Heartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": timezone.now()})
+
+
+@shared_task
+def send_subscription_email(subscriber_id: int, kind: str) -> None:
+    """Confirmation / "already subscribed" email; skipped if the reader's state moved on."""
+    from newsletter import subscriptions
+
+    subscriptions.send_subscription_email(subscriber_id, kind)

@@ -6,8 +6,11 @@ from newsletter import views
 urlpatterns = [
     # --- Subscription lifecycle (views.py): sign-up, confirm, manage, unsubscribe, export, erase ---
     path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribe/resend/", views.resend, name="resend"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("manage/<str:token>/", views.manage, name="manage"),
+    path("manage/<str:token>/export/", views.export, name="export"),
+    path("manage/<str:token>/delete/", views.erase, name="erase"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # --- Digests (digest_views.py): view in browser ("digest-web", a "digest" token), admin preview ---
     # --- Tracking (tracking.py / dashboard.py): staff dashboard ---
