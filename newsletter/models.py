@@ -137,6 +137,8 @@ class DigestDelivery(models.Model):
     issue_date = models.DateField(help_text="The reader's local date this digest is for.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     paper_ids = models.JSONField(default=list, blank=True)  # Paper primary keys, in email order
+    # Why each paper was chosen, parallel to paper_ids, so "view in browser" shows the same email.
+    reasons = models.JSONField(default=list, blank=True)
     planned_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

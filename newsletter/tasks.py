@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from newsletter import sending
 from newsletter.models import Heartbeat
 
 
@@ -18,3 +19,15 @@ def send_subscription_email(subscriber_id: int, kind: str) -> None:
     from newsletter import subscriptions
 
     subscriptions.send_subscription_email(subscriber_id, kind)
+
+
+@shared_task
+def digest_tick() -> None:
+    """Every few minutes: plan the readers whose local delivery hour has come, fan out."""
+    sending.tick()
+
+
+@shared_task
+def send_digest_chunk(delivery_ids: list[int]) -> None:
+    """Claim, send and record one chunk of planned digests (rows already claimed are skipped)."""
+    sending.send_chunk(delivery_ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from newsletter import views
+from newsletter import digest_views, views
 
 # Each section is owned by one module; keep them apart.
 urlpatterns = [
@@ -13,5 +13,8 @@ urlpatterns = [
     path("manage/<str:token>/delete/", views.erase, name="erase"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # --- Digests (digest_views.py): view in browser ("digest-web", a "digest" token), admin preview ---
+    path("digest/<str:token>/", digest_views.web, name="digest-web"),
+    path("staff/digests/<int:subscriber_id>/preview/", digest_views.preview, name="digest-preview"),
+    path("staff/digests/<int:subscriber_id>/test/", digest_views.send_test, name="digest-test"),
     # --- Tracking (tracking.py / dashboard.py): staff dashboard ---
 ]
