@@ -45,3 +45,30 @@ def check_production_config(app_configs, **kwargs):
             )
         )
     return warnings
+
+
+@register("paperboy")
+def check_webhook_security(app_configs, **kwargs):
+    """Tracking webhooks change who gets mail: in production nobody else may post to them."""
+    if settings.DEBUG:
+        return []
+    anymail = getattr(settings, "ANYMAIL", {})
+    warnings = []
+    if not anymail.get("WEBHOOK_SECRET"):
+        warnings.append(
+            Warning(
+                "ANYMAIL_WEBHOOK_SECRET is not set: anyone can post bounces and complaints to /anymail/.",
+                hint="Set ANYMAIL_WEBHOOK_SECRET to a random 'user:password' and put it in the webhook "
+                "URLs at your ESP (see README, 'Delivery tracking').",
+                id="paperboy.W004",
+            )
+        )
+    if getattr(settings, "ANYMAIL_ESP", "") == "mailgun" and not anymail.get("MAILGUN_WEBHOOK_SIGNING_KEY"):
+        warnings.append(
+            Warning(
+                "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY is not set: Mailgun tracking webhooks will fail.",
+                hint="Copy the HTTP webhook signing key from Mailgun's dashboard (Sending > Webhooks).",
+                id="paperboy.W005",
+            )
+        )
+    return warnings

@@ -5,6 +5,8 @@ from newsletter import outbox
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # ESP tracking webhooks: /anymail/<esp>/tracking/ (newsletter/tracking.py receives the events).
+    path("anymail/", include("anymail.urls")),
     # Development-only letter opener; the views answer 404 unless DEBUG is on.
     path("dev/outbox/", outbox.outbox_list, name="outbox-list"),
     path("dev/outbox/<str:name>/", outbox.outbox_detail, name="outbox-detail"),

@@ -7,3 +7,4 @@ class NewsletterConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the system checks)
+        from newsletter import tracking  # noqa: F401  (connects the Anymail tracking receiver)

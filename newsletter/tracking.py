@@ -1,0 +1,305 @@
+"""What ESPs tell us about our mail, applied once: Anymail's `tracking` signal has one receiver.
+
+Every event is recorded as a DeliveryEvent and classified into a Kind that decides the policy:
+hard bounces, complaints and invalid addresses suppress the address at once; unsubscribes
+unsubscribe; repeated soft bounces pause the reader; a delivery confirms an `unknown` digest;
+opens and clicks are only counted per day unless TRACKING_PER_READER is on.
+
+ESPs resend events (sometimes without an event id), so each event gets a fingerprint and only
+the request that inserts it applies the policy. The transitions themselves are conditional
+updates, so distinct events that mean the same thing change nothing twice either. The only
+exception that escapes is a database error: Anymail answers 500 and the ESP retries later.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.dispatch import receiver
+from django.utils import timezone
+
+from newsletter.models import (
+    ConsentRecord,
+    DeliveryEvent,
+    DigestDelivery,
+    EngagementCount,
+    Subscriber,
+    Suppression,
+    email_hash,
+    normalize_email,
+)
+
+log = logging.getLogger(__name__)
+Kind = DeliveryEvent.Kind
+Status = Subscriber.Status
+
+SUPPRESSING = {
+    Kind.HARD_BOUNCE: Suppression.Reason.HARD_BOUNCE,
+    Kind.COMPLAINT: Suppression.Reason.COMPLAINT,
+    Kind.INVALID: Suppression.Reason.REJECTED,
+}
+REJECTED_KINDS = {
+    RejectReason.BOUNCED: Kind.HARD_BOUNCE,
+    RejectReason.SPAM: Kind.COMPLAINT,
+    RejectReason.UNSUBSCRIBED: Kind.UNSUBSCRIBE,
+    RejectReason.INVALID: Kind.INVALID,
+}
+SIMPLE_KINDS = {
+    EventType.COMPLAINED: Kind.COMPLAINT,
+    EventType.UNSUBSCRIBED: Kind.UNSUBSCRIBE,
+    EventType.DEFERRED: Kind.SOFT_BOUNCE,
+    EventType.FAILED: Kind.SOFT_BOUNCE,
+    EventType.DELIVERED: Kind.DELIVERED,
+    EventType.OPENED: Kind.ENGAGEMENT,
+    EventType.CLICKED: Kind.ENGAGEMENT,
+}
+# Anymail reports these as `bounced`, but the ESP says the mailbox may work again later.
+TEMPORARY_BOUNCES = {
+    "Postmark": ("Type", {"SoftBounce"}),
+    "Amazon SES": ("bounceType", {"Transient", "Undetermined"}),
+    "SendGrid": ("type", {"blocked"}),
+}
+MAX_DELIVERY_ID_DIGITS = 18  # fits a bigint; longer "ids" are junk, not a database error
+
+
+# --- Pure helpers (no database) ----------------------------------------------------------------
+
+
+def classify(event_type: str, reject_reason: str | None, esp_name: str, esp_event: object) -> str:
+    """The Kind of an Anymail event. `esp_event` refines what Anymail normalises away."""
+    if event_type == EventType.BOUNCED:
+        return Kind.SOFT_BOUNCE if is_temporary_bounce(esp_name, esp_event) else Kind.HARD_BOUNCE
+    if event_type == EventType.REJECTED:
+        if esp_name == "SendGrid" and _field(esp_event, "reason").lower() == "spam reporting address":
+            return Kind.COMPLAINT
+        return REJECTED_KINDS.get(reject_reason, Kind.OTHER)
+    return SIMPLE_KINDS.get(event_type, Kind.OTHER)
+
+
+def is_temporary_bounce(esp_name: str, esp_event: object) -> bool:
+    field, values = TEMPORARY_BOUNCES.get(esp_name, ("", set()))
+    if esp_name == "Amazon SES":
+        esp_event = esp_event.get("bounce", {}) if isinstance(esp_event, dict) else {}
+    return bool(field) and _field(esp_event, field) in values
+
+
+def _field(esp_event: object, name: str) -> str:
+    value = esp_event.get(name) if isinstance(esp_event, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def stable_event_id(event: AnymailTrackingEvent, esp_name: str) -> str:
+    """The ESP's own id for the event when it survives retries, else Anymail's event_id."""
+    if esp_name == "Mailgun" and isinstance(event.esp_event, dict):
+        # Anymail uses the signature token, which a re-signed retry would change.
+        event_data = event.esp_event.get("event-data") or {}
+        if isinstance(event_data, dict) and event_data.get("id"):
+            return str(event_data["id"])
+    return str(event.event_id or "")
+
+
+def fingerprint(esp_name: str, event_type: str, message_id: str, recipient: str, when, event_id: str) -> str:
+    stamp = when.isoformat() if isinstance(when, datetime) else ""
+    parts = [esp_name, event_type, message_id, recipient, stamp, event_id]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def shrink(value: object, depth: int = 0) -> object:
+    """A JSON-able copy small enough to keep: short strings, few keys and items, shallow."""
+    if isinstance(value, dict):
+        if depth >= 3:
+            return "…"
+        return {str(k): shrink(v, depth + 1) for k, v in list(value.items())[:30]}
+    if isinstance(value, (list, tuple)):
+        return [shrink(v, depth + 1) for v in value[:5]] if depth < 3 else "…"
+    if isinstance(value, str):
+        return value if len(value) <= 300 else value[:300] + "…"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return shrink(str(value), depth)
+
+
+def small_raw(esp_event: object, recipient: str, limit: int = 4000) -> dict:
+    """What the ESP sent, shrunk, with the reader's address replaced (ids are logged, not emails)."""
+    if hasattr(esp_event, "lists"):  # a QueryDict from a form-encoded webhook
+        esp_event = {k: v[0] if len(v) == 1 else v for k, v in esp_event.lists()}
+    if not isinstance(esp_event, dict):
+        esp_event = {"event": esp_event}
+    raw = shrink(esp_event)
+    if len(json.dumps(raw)) > limit:
+        raw = {k: v for k, v in raw.items() if not isinstance(v, (dict, list))}
+    text = json.dumps(raw)
+    if recipient:
+        text = text.replace(recipient, "<recipient>")
+    return json.loads(text)
+
+
+def delivery_id_from(metadata: object) -> int | None:
+    value = str(metadata.get("delivery_id", "")) if isinstance(metadata, dict) else ""
+    return int(value) if value.isdigit() and len(value) <= MAX_DELIVERY_ID_DIGITS else None
+
+
+# --- The receiver ------------------------------------------------------------------------------
+
+
+@receiver(tracking, dispatch_uid="newsletter.tracking")
+def handle_tracking_event(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    record_event(event, esp_name)
+
+
+def record_event(event: AnymailTrackingEvent, esp_name: str) -> DeliveryEvent:
+    """Store the event once and apply the policy the first time it is seen."""
+    kind = classify(event.event_type, event.reject_reason, esp_name, event.esp_event)
+    recipient = normalize_email(event.recipient or "")
+    when = event.timestamp if isinstance(event.timestamp, datetime) else None
+    message_id = str(event.message_id or "")[:200]
+    event_id = stable_event_id(event, esp_name)[:200]
+    key = fingerprint(esp_name, event.event_type, message_id, recipient, when, event_id)
+    per_reader = kind != Kind.ENGAGEMENT or settings.TRACKING_PER_READER
+    with transaction.atomic():
+        delivery = find_delivery(event.metadata, message_id) if per_reader else None
+        subscriber = find_subscriber(recipient, delivery) if per_reader else None
+        row, created = DeliveryEvent.objects.get_or_create(
+            fingerprint=key,
+            defaults={
+                "event_type": event.event_type[:20],
+                "kind": kind,
+                "esp": esp_name[:30],
+                # Without per-reader tracking an open keeps nothing that leads back to a reader.
+                "message_id": message_id if per_reader else "",
+                "event_id": event_id if per_reader else "",
+                "delivery": delivery,
+                "subscriber": subscriber,
+                "occurred_at": when or timezone.now(),
+                "reject_reason": str(event.reject_reason or "")[:30],
+                "description": str(event.description or event.mta_response or "")[:500],
+                "raw": small_raw(event.esp_event, recipient) if per_reader else {},
+            },
+        )
+        if created:
+            apply_policy(row, recipient or (subscriber.email if subscriber else ""))
+    return row
+
+
+def find_delivery(metadata: object, message_id: str) -> DigestDelivery | None:
+    """Our digest, by the delivery_id we put in the metadata, else by the ESP's message id."""
+    deliveries = DigestDelivery.objects.select_related("subscriber")
+    delivery_id = delivery_id_from(metadata)
+    if delivery_id is not None:
+        delivery = deliveries.filter(pk=delivery_id).first()
+        if delivery:
+            return delivery
+    return deliveries.filter(esp_message_id=message_id).first() if message_id else None
+
+
+def find_subscriber(recipient: str, delivery: DigestDelivery | None) -> Subscriber | None:
+    """The reader at the address the ESP names. A reader who has since changed address is
+    left alone: the event is about the old address."""
+    if recipient:
+        return Subscriber.objects.filter(email=recipient).first()
+    return delivery.subscriber if delivery else None
+
+
+def apply_policy(event: DeliveryEvent, address: str) -> None:
+    if event.kind in SUPPRESSING:
+        suppress(address, SUPPRESSING[event.kind], event)
+    elif event.kind == Kind.UNSUBSCRIBE:
+        unsubscribe(address, event)
+    elif event.kind == Kind.SOFT_BOUNCE:
+        pause_if_bouncing(event.subscriber)
+    elif event.kind == Kind.DELIVERED and event.delivery:
+        mark_delivered(event.delivery, event.message_id, event.occurred_at)
+    elif event.kind == Kind.ENGAGEMENT:
+        count_engagement(event.event_type, event.occurred_at)
+
+
+def suppress(address: str, reason: str, event: DeliveryEvent) -> None:
+    if address:
+        Suppression.objects.get_or_create(
+            email_hash=email_hash(address), defaults={"reason": reason, "source": f"{event.esp} webhook"}
+        )
+    if event.subscriber_id:
+        changed = set_status(event.subscriber_id, Status.SUPPRESSED, exclude=[Status.SUPPRESSED])
+        if changed:
+            log.info("subscriber %s suppressed: %s (event %s)", event.subscriber_id, reason, event.pk)
+
+
+def unsubscribe(address: str, event: DeliveryEvent) -> None:
+    """The reader unsubscribed through the ESP (e.g. one-click List-Unsubscribe)."""
+    if address:
+        Suppression.objects.get_or_create(
+            email_hash=email_hash(address),
+            defaults={"reason": Suppression.Reason.UNSUBSCRIBED, "source": f"{event.esp} webhook"},
+        )
+    if not event.subscriber_id:
+        return
+    leaving = [Status.PENDING, Status.ACTIVE, Status.PAUSED]
+    if set_status(event.subscriber_id, Status.UNSUBSCRIBED, only=leaving, unsubscribed_at=timezone.now()):
+        ConsentRecord.objects.create(
+            subscriber_id=event.subscriber_id,
+            action=ConsentRecord.Action.UNSUBSCRIBE,
+            choices={"source": f"{event.esp} webhook", "event": event.pk},
+        )
+        log.info("subscriber %s unsubscribed at the ESP (event %s)", event.subscriber_id, event.pk)
+
+
+def pause_if_bouncing(subscriber: Subscriber | None) -> None:
+    if subscriber is None or subscriber.status != Status.ACTIVE:
+        return
+    bouncing = soft_bounced_messages(subscriber.pk) >= settings.TRACKING_SOFT_BOUNCE_LIMIT
+    if bouncing and set_status(subscriber.pk, Status.PAUSED, only=[Status.ACTIVE]):
+        log.info("subscriber %s paused after repeated soft bounces", subscriber.pk)
+
+
+def soft_bounced_messages(subscriber_id: int) -> int:
+    """Distinct messages to this reader that soft-bounced within the window and were never
+    delivered: a greylisted digest that arrives an hour later does not count."""
+    since = timezone.now() - timedelta(days=settings.TRACKING_SOFT_BOUNCE_WINDOW_DAYS)
+    recent = DeliveryEvent.objects.filter(subscriber_id=subscriber_id, occurred_at__gte=since)
+    delivered = recent.filter(kind=Kind.DELIVERED).exclude(message_id="").values("message_id")
+    bounced = recent.filter(kind=Kind.SOFT_BOUNCE).exclude(message_id__in=delivered)
+    return bounced.values("message_id").distinct().count()
+
+
+def set_status(subscriber_id: int, status: str, only=None, exclude=None, **fields) -> bool:
+    """Conditional update: True only for the call that actually changed the status."""
+    readers = Subscriber.objects.filter(pk=subscriber_id)
+    readers = readers.filter(status__in=only) if only else readers.exclude(status__in=exclude or [])
+    return readers.update(status=status, status_changed_at=timezone.now(), **fields) == 1
+
+
+def mark_delivered(delivery: DigestDelivery, message_id: str, when: datetime) -> None:
+    """The ESP delivered a digest whose send result we never learnt: it was sent after all."""
+    DigestDelivery.objects.filter(pk=delivery.pk, status=DigestDelivery.Status.UNKNOWN).update(
+        status=DigestDelivery.Status.SENT,
+        sent_at=Coalesce(F("sent_at"), Value(when)),
+        # Lets later events (and staff) find the digest by the ESP's id too.
+        esp_message_id=Case(When(esp_message_id="", then=Value(message_id)), default=F("esp_message_id")),
+    )
+
+
+def count_engagement(event_type: str, when: datetime) -> None:
+    counter, _ = EngagementCount.objects.get_or_create(day=timezone.localdate(when), event_type=event_type)
+    EngagementCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+
+def link_events(delivery_id: int) -> int:
+    """Attach events that arrived before the sender stored this digest's ESP message id.
+
+    The sender calls this right after saving esp_message_id; a `delivered` among them
+    confirms an `unknown` digest. Returns how many events were attached."""
+    delivery = DigestDelivery.objects.filter(pk=delivery_id).exclude(esp_message_id="").first()
+    if delivery is None:
+        return 0
+    orphans = DeliveryEvent.objects.filter(delivery=None, message_id=delivery.esp_message_id)
+    delivered = orphans.filter(kind=Kind.DELIVERED).order_by("occurred_at").first()
+    attached = orphans.update(delivery=delivery)
+    if delivered:
+        mark_delivered(delivery, delivered.message_id, delivered.occurred_at)
+    return attached
