@@ -1,4 +1,81 @@
-from django.contrib import admin  # noqa: F401
+import csv
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
 from newsletter import admin_deliveries, admin_tracking  # noqa: F401
+from newsletter.models import ConsentRecord, Subscriber
+from newsletter.subscriptions import change_status, enqueue_email
+
+
+class ConsentInline(admin.TabularInline):
+    """The consent history is evidence: shown, never edited."""
+
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = ["action", "created_at", "ip_address", "user_agent", "consent_version", "choices"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "status",
+        "frequency",
+        "digest_size",
+        "delivery_hour",
+        "time_zone",
+        "confirmed_at",
+    ]
+    list_filter = ["status", "frequency", "topics", ("confirmed_at", admin.DateFieldListFilter)]
+    search_fields = ["email"]
+    filter_horizontal = ["topics"]
+    readonly_fields = [
+        "key",
+        "status",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "status_changed_at",
+        "last_digest_at",
+    ]
+    inlines = [ConsentInline]
+    actions = ["unsubscribe", "resend_confirmation", "export_csv"]
+    date_hierarchy = "created_at"
+
+    @admin.action(description="Unsubscribe selected readers")
+    def unsubscribe(self, request, queryset):
+        changed = sum(change_status(s, "unsubscribe", user_agent="admin") for s in queryset)
+        self.message_user(request, f"Unsubscribed {changed} reader(s).", messages.SUCCESS)
+
+    @admin.action(description="Resend the confirmation email (pending readers only)")
+    def resend_confirmation(self, request, queryset):
+        pending = list(queryset.filter(status=Subscriber.Status.PENDING).values_list("pk", flat=True))
+        for subscriber_id in pending:
+            enqueue_email(subscriber_id, "confirm")
+        skipped = queryset.count() - len(pending)
+        self.message_user(
+            request, f"Queued {len(pending)} confirmation email(s); skipped {skipped} not pending."
+        )
+
+    @admin.action(description="Export selected readers as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+        writer = csv.writer(response)
+        columns = ["email", "status", "frequency", "digest_size", "delivery_hour", "time_zone", "interests"]
+        writer.writerow([*columns, "topics", "created_at", "confirmed_at"])
+        for subscriber in queryset.prefetch_related("topics"):
+            topics = " ".join(topic.slug for topic in subscriber.topics.all())
+            row = [getattr(subscriber, name) for name in columns]
+            writer.writerow([*row, topics, subscriber.created_at.isoformat(), subscriber.confirmed_at or ""])
+        return response

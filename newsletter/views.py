@@ -1,10 +1,169 @@
-"""Subscription lifecycle views."""
+"""Reader pages: sign-up, confirm, manage, unsubscribe, export, erase. Thin: the lifecycle lives
+in newsletter/subscriptions.py. No accounts: signed links (newsletter/tokens.py) are the key."""
 
-from django.http import Http404
+import json
+from functools import wraps
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from newsletter import ratelimit, subscriptions
+from newsletter.forms import PreferencesForm, ResendForm, SubscribeForm, looks_automated
+from newsletter.models import Subscriber
+from newsletter.tokens import BadToken
+
+# A sign-up is a few hundred bytes (plus ~30 bytes per topic); anything far larger is not a person.
+MAX_FORM_BYTES = 32 * 1024
 
 
-def placeholder(request, token=None):
-    raise Http404("Not built yet.")
+def bad_link(request) -> HttpResponse:
+    """One page for every broken link: tampered, truncated, expired, cross-purpose or deleted."""
+    return render(request, "newsletter/bad_link.html", {"form": ResendForm()}, status=400)
 
 
-subscribe = confirm = manage = unsubscribe = placeholder
+def with_subscriber(purpose: str):
+    """Resolve the <token> URL argument to a Subscriber, or answer with the bad-link page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, token: str, *args, **kwargs):
+            try:
+                subscriber = subscriptions.find_subscriber(token, purpose)
+            except BadToken:
+                return bad_link(request)
+            return view(request, subscriber, token, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def who(request) -> dict[str, str]:
+    """Where a consent came from, for the ConsentRecord."""
+    return {"ip": ratelimit.client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
+
+
+def too_many(request) -> HttpResponse:
+    return render(request, "newsletter/too_many.html", status=429)
+
+
+def oversized(request) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_FORM_BYTES
+    except ValueError:
+        return True
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request):
+    if request.method == "GET":
+        form = SubscribeForm(initial={"email": request.GET.get("email", "")[:254]})
+        return render(request, "newsletter/subscribe.html", {"form": form})
+    if oversized(request):
+        return render(request, "newsletter/too_large.html", status=413)
+    if not ratelimit.allow_ip(request):
+        return too_many(request)
+    if looks_automated(request.POST):
+        # Same answer as a real sign-up so bots learn nothing; nothing is saved or sent.
+        return render(request, "newsletter/subscribe_done.html", {"email": request.POST.get("email", "")})
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "newsletter/subscribe.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"]
+    if not ratelimit.allow_address(email):
+        return too_many(request)
+    subscriptions.sign_up(form.cleaned_data, **who(request))
+    return render(request, "newsletter/subscribe_done.html", {"email": email})
+
+
+@require_http_methods(["GET", "POST"])
+def resend(request):
+    """Lost or expired link: a pending reader gets a new confirmation, a confirmed one a manage link."""
+    if request.method == "GET":
+        return render(request, "newsletter/resend.html", {"form": ResendForm()})
+    if oversized(request):
+        return render(request, "newsletter/too_large.html", status=413)
+    if not ratelimit.allow_ip(request):
+        return too_many(request)
+    form = ResendForm(request.POST)
+    if not form.is_valid():
+        return render(request, "newsletter/resend.html", {"form": form}, status=400)
+    if not ratelimit.allow_address(form.cleaned_data["email"]):
+        return too_many(request)
+    subscriptions.resend_link(form.cleaned_data["email"])
+    return render(request, "newsletter/subscribe_done.html", {"email": form.cleaned_data["email"]})
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber("confirm")
+def confirm(request, subscriber: Subscriber, token: str):
+    # GET only shows a button: link scanners in mail systems must not confirm on someone's behalf.
+    if request.method == "POST":
+        subscriptions.confirm(subscriber, **who(request))
+        subscriber.refresh_from_db()
+    context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+    return render(request, "newsletter/confirm.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber("manage")
+def manage(request, subscriber: Subscriber, token: str):
+    context = {"subscriber": subscriber, "token": token}
+    action = request.POST.get("action", "save") if request.method == "POST" else None
+    form = PreferencesForm.for_subscriber(subscriber, request.POST if action == "save" else None)
+    status = 200
+    if action == "save":
+        if form.is_valid():
+            context["changes"] = subscriptions.update_preferences(
+                subscriber, form.cleaned_data, **who(request)
+            )
+            context["saved"] = True
+            form = PreferencesForm.for_subscriber(subscriber)
+        else:
+            status = 400
+    elif action in ("pause", "resume"):
+        context["status_changed"] = subscriptions.change_status(subscriber, action, **who(request))
+    elif action == "resubscribe":
+        if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED):
+            subscriptions.resubscribe(subscriber, **who(request))
+        context["resubscribed"] = True
+    elif action is not None:
+        return render(request, "newsletter/manage.html", {**context, "form": form}, status=400)
+    context["form"] = form
+    context["unsubscribe_url"] = subscriptions.path_for(subscriber, "unsubscribe")
+    return render(request, "newsletter/manage.html", context, status=status)
+
+
+@require_http_methods(["GET"])
+@with_subscriber("manage")
+def export(request, subscriber: Subscriber, token: str):
+    """ "Download my data": reading only, so a plain GET is fine."""
+    body = json.dumps(subscriptions.export_data(subscriber), cls=DjangoJSONEncoder, indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber("manage")
+def erase(request, subscriber: Subscriber, token: str):
+    if request.method == "GET":
+        return render(request, "newsletter/erase.html", {"subscriber": subscriber, "token": token})
+    subscriptions.erase(subscriber)
+    return render(request, "newsletter/erased.html")
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs with no cookie and no CSRF token.
+@require_http_methods(["GET", "POST"])
+@with_subscriber("unsubscribe")
+def unsubscribe(request, subscriber: Subscriber, token: str):
+    # GET never changes anything: mail scanners follow links. POST acts at once, no redirect.
+    if request.method == "POST":
+        subscriptions.change_status(subscriber, "unsubscribe", **who(request))
+        context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+        return render(request, "newsletter/unsubscribed.html", context)
+    return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})

@@ -5,5 +5,6 @@ from papers import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("papers/<path:paper_id>/", views.paper_detail, name="paper"),
+    path("topics/", views.topic_list, name="topics"),
     path("topics/<slug:slug>/", views.topic_detail, name="topic"),
 ]

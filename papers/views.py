@@ -1,18 +1,144 @@
-from django.shortcuts import get_object_or_404, render
+"""Public pages: trending papers by day / week / month, one paper, one topic. Hidden papers never show."""
 
-from papers.models import Paper, Topic
+import calendar
+from datetime import date, timedelta
+
+from django.core.paginator import Paginator
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from papers.models import Paper, PaperTopic, Topic
+
+PERIODS = ("day", "week", "month")
+PER_PAGE = 30
+MAX_SEARCH_TERMS = 8
+
+
+# --- Pure date helpers -------------------------------------------------------------------------
+
+
+def period_bounds(day: date, period: str) -> tuple[date, date]:
+    """First and last day (inclusive) of the day / ISO week / calendar month containing `day`."""
+    if period == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if period == "month":
+        last = calendar.monthrange(day.year, day.month)[1]
+        return day.replace(day=1), day.replace(day=last)
+    return day, day
+
+
+def step(day: date, period: str, direction: int) -> date:
+    """The first day of the previous (-1) or next (+1) day / week / month."""
+    start, end = period_bounds(day, period)
+    if direction < 0:
+        return period_bounds(start - timedelta(days=1), period)[0]
+    return end + timedelta(days=1)
+
+
+def parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+# --- Queries ------------------------------------------------------------------------------------
+
+
+def visible_papers() -> QuerySet[Paper]:
+    """Papers readers may see, with organization and applied, active topics loaded in bulk."""
+    applied = (
+        PaperTopic.objects.applied()
+        .filter(topic__active=True)
+        .select_related("topic")
+        .order_by("topic__position", "topic__name")
+    )
+    return (
+        Paper.objects.filter(hidden=False)
+        .select_related("organization")
+        .prefetch_related(Prefetch("topic_links", queryset=applied, to_attr="applied_links"))
+    )
+
+
+def in_topic(papers: QuerySet[Paper], topic: Topic) -> QuerySet[Paper]:
+    links = PaperTopic.objects.applied().filter(paper=OuterRef("pk"), topic=topic)
+    return papers.filter(Exists(links))
+
+
+def matching(papers: QuerySet[Paper], query: str) -> QuerySet[Paper]:
+    """Every word must appear in the title or abstract (or be the paper id)."""
+    for term in query.split()[:MAX_SEARCH_TERMS]:
+        papers = papers.filter(Q(title__icontains=term) | Q(abstract__icontains=term) | Q(paper_id=term))
+    return papers
+
+
+def trending(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    return papers.order_by("-featured", "-upvotes", "-listed_on", "id")
+
+
+def latest_day(today: date) -> date:
+    """The most recent day with visible papers, so the home page is never empty by default."""
+    found = Paper.objects.filter(hidden=False, listed_on__lte=today).aggregate(day=Max("listed_on"))["day"]
+    return found or today
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+def bad_request(request, message: str):
+    return render(request, "papers/bad_request.html", {"message": message}, status=400)
 
 
 def home(request):
-    papers = Paper.objects.filter(hidden=False).select_related("organization")[:50]
-    return render(request, "papers/home.html", {"papers": papers})
+    today = timezone.localdate()
+    period = request.GET.get("period", "day")
+    if period not in PERIODS:
+        return bad_request(request, "Choose a day, a week or a month.")
+    day = parse_day(request.GET["date"]) if request.GET.get("date") else latest_day(today)
+    if day is None:
+        return bad_request(request, "That is not a date. Use the form YYYY-MM-DD, e.g. 2026-11-24.")
+    topic = None
+    if request.GET.get("topic"):
+        topic = get_object_or_404(Topic, slug=request.GET["topic"], active=True)
+    query = " ".join(request.GET.get("q", "").split())[:200]
+
+    papers = visible_papers()
+    if topic:
+        papers = in_topic(papers, topic)
+    start, end = period_bounds(day, period)
+    # A search covers every day; otherwise only the chosen day / week / month.
+    papers = matching(papers, query) if query else papers.filter(listed_on__range=(start, end))
+    page = Paginator(trending(papers), PER_PAGE).get_page(request.GET.get("page"))
+    next_day = step(day, period, 1)
+    context = {
+        "page": page,
+        "period": period,
+        "day": day,
+        "start": start,
+        "end": end,
+        "prev_day": step(day, period, -1),
+        "next_day": next_day if next_day <= today else None,
+        "topic": topic,
+        "topics": Topic.objects.filter(active=True),
+        "query": query,
+    }
+    return render(request, "papers/home.html", context)
 
 
 def paper_detail(request, paper_id: str):
-    paper = get_object_or_404(Paper, paper_id=paper_id, hidden=False)
-    return render(request, "papers/home.html", {"papers": [paper]})
+    paper = get_object_or_404(visible_papers(), paper_id=paper_id)
+    return render(request, "papers/paper.html", {"paper": paper})
 
 
 def topic_detail(request, slug: str):
     topic = get_object_or_404(Topic, slug=slug, active=True)
-    return render(request, "papers/home.html", {"papers": topic.papers.filter(hidden=False)})
+    papers = in_topic(visible_papers(), topic).order_by("-listed_on", "-featured", "-upvotes", "id")
+    page = Paginator(papers, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "papers/topic.html", {"topic": topic, "page": page})
+
+
+def topic_list(request):
+    topics = Topic.objects.filter(active=True)
+    return render(request, "papers/topics.html", {"topics": topics})

@@ -1,0 +1,16 @@
+import uuid
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Rate-limit counters live in the shared cache; give each test keys no other test sees."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"} for name, config in settings.CACHES.items()
+    }
+    settings.SIGNUP_MIN_SECONDS = 3
+    settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 20
+    settings.SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = 5
+    settings.SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 3
+    settings.SITE_URL = "https://papers.example.org"
