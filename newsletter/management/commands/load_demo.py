@@ -6,9 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from newsletter.models import Subscriber
+from papers.ingestion.file import import_file
+from papers.ingestion.records import SourceError
 from papers.models import Topic
 
 DEMO_EMAIL = "reader@example.com"
+DEMO_PAPERS = settings.BASE_DIR / "demo" / "papers.json"
 
 
 class Command(BaseCommand):
@@ -18,6 +21,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("load_demo: refusing to load demo data with DJANGO_DEBUG off.")
         self.ensure_admin()
+        self.load_papers()
+        # After the papers, so that the demo reader's first digest has something in it.
         self.ensure_demo_subscriber()
 
     def ensure_admin(self) -> None:
@@ -25,6 +30,14 @@ class Command(BaseCommand):
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", "admin")
             self.stdout.write("Created superuser admin (password: admin).")
+
+    def load_papers(self) -> None:
+        """The same import as `import_papers file demo/papers.json`; a re-run changes nothing."""
+        try:
+            result = import_file(DEMO_PAPERS)
+        except SourceError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Demo papers ({DEMO_PAPERS.name}): {result}.")
 
     def ensure_demo_subscriber(self) -> None:
         if Subscriber.objects.filter(email=DEMO_EMAIL).exists():

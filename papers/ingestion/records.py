@@ -1,0 +1,124 @@
+"""What every importer produces: plain PaperRecords, validated before anything is written.
+
+Parsing is pure (no database, no network) so each source's quirks are tested on recorded data.
+A field set to None means "this source does not know": the upsert leaves it alone, so a paper
+seen on both Hugging Face and arXiv keeps Hugging Face's upvotes and arXiv's categories.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from papers.models import Paper
+
+# Ids that are not arXiv ids and were made up by us from the title carry this prefix.
+DERIVED_PREFIX = "derived-"
+
+NEW_STYLE_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
+# Before April 2007: archive(.subject class)/YYMMNNN, e.g. "solv-int/9901001", "math.AG/0601001".
+OLD_STYLE_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+ID_PREFIXES = re.compile(
+    r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:|arxiv:)", re.I
+)
+CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org")
+
+
+class SourceError(Exception):
+    """Bad input from a source. The message is one line naming the source and the position."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRecord:
+    name: str
+    display_name: str = ""
+    avatar_url: str = ""
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    paper_id: str
+    id_kind: str
+    title: str
+    source: str
+    source_raw_id: str
+    listed_on: date
+    abstract: str | None = None
+    version: int | None = None
+    authors: list[str] | None = None
+    author_count: int | None = None
+    organization: OrgRecord | None = None
+    categories: list[str] | None = None
+    published_at: datetime | None = None
+    upvotes: int | None = None
+    comment_count: int | None = None
+    code_url: str | None = None
+    code_stars: int | None = None
+    project_url: str | None = None
+    thumbnail_url: str | None = None
+    summary: str | None = None
+    keywords: list[str] | None = None
+    withdrawn: bool | None = None
+    # Not stored: lets an importer ask for updates only (arXiv "replace" of a paper we lack).
+    update_only: bool = field(default=False, compare=False)
+
+
+def parse_arxiv_id(raw: str) -> tuple[str, int | None] | None:
+    """'2509.12345v2' -> ('2509.12345', 2); also URLs, 'arXiv:' and OAI forms; None if not arXiv."""
+    text = ID_PREFIXES.sub("", raw.strip())
+    match = NEW_STYLE_ID.match(text) or OLD_STYLE_ID.match(text)
+    if not match:
+        return None
+    return match[1], int(match[2]) if match[2] else None
+
+
+def canonical_id(raw: str) -> tuple[str, str, int | None]:
+    """(paper_id, id_kind, version) for a source's id."""
+    parsed = parse_arxiv_id(raw)
+    if parsed:
+        return parsed[0], Paper.IdKind.ARXIV, parsed[1]
+    if raw.startswith(DERIVED_PREFIX):
+        return raw, Paper.IdKind.DERIVED, None
+    return raw.strip(), Paper.IdKind.SOURCE, None
+
+
+def derive_id(title: str) -> str:
+    """A stable id for a paper that has none: the same title always gives the same id."""
+    words = re.sub(r"[^a-z0-9]+", " ", title.lower()).split()
+    return DERIVED_PREFIX + hashlib.sha256(" ".join(words).encode()).hexdigest()[:12]
+
+
+def clean_text(text: str) -> str:
+    """Collapse hard line breaks and runs of spaces; keep blank-line paragraph breaks."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def normalise_code_url(value: str) -> str:
+    """'owner/name', 'github.com/owner/name.git/' or a full URL -> 'https://github.com/owner/name'.
+
+    Returns '' for anything that is not a repository link.
+    """
+    text = value.strip().rstrip("/").removesuffix(".git")
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        return f"https://github.com/{text}"
+    match = re.fullmatch(r"(?:https?://)?(?:www\.)?([\w.-]+)/([\w.-]+)/([\w.-]+)(/.*)?", text)
+    if not match or match[1].lower() not in CODE_HOSTS:
+        return ""
+    return f"https://{match[1].lower()}/{match[2]}/{match[3]}"
+
+
+GITHUB_IN_TEXT = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+")
+
+
+def code_url_in_text(text: str) -> str:
+    """The first GitHub repository linked in a text (abstracts often end with one)."""
+    match = GITHUB_IN_TEXT.search(text)
+    return normalise_code_url(match[0].rstrip(".")) if match else ""
+
+
+def parse_datetime(value: str) -> datetime:
+    """ISO 8601 with 'Z' or an offset; a bare date means midnight UTC. Raises ValueError."""
+    text = value.strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
