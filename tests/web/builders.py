@@ -24,13 +24,17 @@ def make_paper(title: str = "", topics=(), **fields) -> Paper:
     n = next(_ids)
     fields.setdefault("listed_on", date(2026, 11, 24))
     fields.setdefault("source", Paper.Source.HF)
-    paper = Paper.objects.create(paper_id=fields.pop("paper_id", f"2611.{n:05d}"), title=title or f"Paper {n}", **fields)
+    paper = Paper.objects.create(
+        paper_id=fields.pop("paper_id", f"2611.{n:05d}"), title=title or f"Paper {n}", **fields
+    )
     for topic in topics:
         PaperTopic.objects.create(paper=paper, topic=topic)
     return paper
 
 
-def make_subscriber(email: str = "", status: str = Subscriber.Status.ACTIVE, topics=(), **fields) -> Subscriber:
+def make_subscriber(
+    email: str = "", status: str = Subscriber.Status.ACTIVE, topics=(), **fields
+) -> Subscriber:
     email = email or f"reader{next(_ids)}@example.org"
     if status == Subscriber.Status.ACTIVE:
         fields.setdefault("confirmed_at", timezone.now())

@@ -7,7 +7,8 @@ import pytest
 def _own_cache_namespace(settings):
     """Rate-limit counters live in the shared cache; give each test keys no other test sees."""
     settings.CACHES = {
-        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"} for name, config in settings.CACHES.items()
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
+        for name, config in settings.CACHES.items()
     }
     settings.SIGNUP_MIN_SECONDS = 3
     settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 20

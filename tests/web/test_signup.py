@@ -41,7 +41,11 @@ def test_signing_up_creates_a_pending_reader_with_a_consent_record_and_queues_co
     reader = Subscriber.objects.get()
     assert reader.email == "new@example.org"
     assert reader.status == Subscriber.Status.PENDING
-    assert (reader.digest_size, reader.time_zone, reader.interests) == (15, "Europe/Berlin", "speculative decoding")
+    assert (reader.digest_size, reader.time_zone, reader.interests) == (
+        15,
+        "Europe/Berlin",
+        "speculative decoding",
+    )
     assert list(reader.topics.all()) == [tiny]
     consent = reader.consents.get()
     assert consent.action == ConsentRecord.Action.SIGNUP
@@ -59,7 +63,9 @@ def test_the_confirmation_email_has_a_signed_link_that_confirms(client, mailoutb
     assert message.to == ["new@example.org"]
     assert message.subject == "Confirm your Paperboy subscription"
     html = message.alternatives[0][0]
-    link = next(word for word in message.body.split() if word.startswith("https://papers.example.org/confirm/"))
+    link = next(
+        word for word in message.body.split() if word.startswith("https://papers.example.org/confirm/")
+    )
     assert link in html
     path = link.removeprefix("https://papers.example.org")
     assert "Yes, send me papers" in client.get(path).content.decode()
@@ -91,7 +97,9 @@ def test_no_email_is_sent_once_the_reader_is_no_longer_pending(mailoutbox):
     assert mailoutbox == []
 
 
-@pytest.mark.parametrize("state", ["new", "pending", "active", "paused", "unsubscribed", "suppressed", "erased"])
+@pytest.mark.parametrize(
+    "state", ["new", "pending", "active", "paused", "unsubscribed", "suppressed", "erased"]
+)
 def test_the_answer_is_the_same_whatever_the_address_state(client, state):
     topic = make_topic()
     email = "known@example.org"
@@ -102,7 +110,9 @@ def test_the_answer_is_the_same_whatever_the_address_state(client, state):
     response = post(client, signup_data(email, topics=[topic]))
     baseline = post(client, signup_data("fresh@example.org", topics=[topic]))
     assert response.status_code == baseline.status_code == 200
-    assert response.content.decode().replace(email, "@") == baseline.content.decode().replace("fresh@example.org", "@")
+    assert response.content.decode().replace(email, "@") == baseline.content.decode().replace(
+        "fresh@example.org", "@"
+    )
     assert Subscriber.objects.filter(email=email).count() == 1
 
 
@@ -116,7 +126,9 @@ def test_the_answer_is_the_same_whatever_the_address_state(client, state):
         ("suppressed", "confirm"),
     ],
 )
-def test_a_known_address_gets_the_email_for_its_state(client, django_capture_on_commit_callbacks, state, kind):
+def test_a_known_address_gets_the_email_for_its_state(
+    client, django_capture_on_commit_callbacks, state, kind
+):
     topic, other = make_topic(), make_topic()
     reader = make_subscriber("known@example.org", status=state, topics=[topic])
     with django_capture_on_commit_callbacks() as callbacks:

@@ -1,0 +1,90 @@
+"""Bots and floods: honeypot, minimum fill time, rate limits, and the daily email cap."""
+
+import pytest
+from django.urls import reverse
+
+from newsletter.models import ConsentRecord, Subscriber
+from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data, started
+
+pytestmark = pytest.mark.django_db
+URL = reverse("subscribe")
+
+
+def post(client, data, ip="198.51.100.9", **extra):
+    return client.post(URL, data, REMOTE_ADDR=ip, **extra)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"website": "http://spam.example"},
+        {"started": started(seconds_ago=1)},
+        {"started": "forged-timestamp"},
+        {"started": ""},
+    ],
+)
+def test_a_bot_is_answered_as_usual_but_nothing_is_written_or_sent(
+    client, django_capture_on_commit_callbacks, overrides
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, signup_data(topics=[make_topic()], **overrides))
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert not Subscriber.objects.exists()
+    assert not ConsentRecord.objects.exists()
+    assert callbacks == []
+
+
+def test_too_many_sign_ups_from_one_ip_get_429_with_a_human_message(client, settings):
+    settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 3
+    topic = make_topic()
+    for n in range(3):
+        assert post(client, signup_data(f"r{n}@example.org", topics=[topic])).status_code == 200
+    response = post(client, signup_data("r4@example.org", topics=[topic]))
+    assert response.status_code == 429
+    assert "Please wait an hour" in response.content.decode()
+    assert not Subscriber.objects.filter(email="r4@example.org").exists()
+    # Someone else is not affected.
+    assert post(client, signup_data("r5@example.org", topics=[topic]), ip="198.51.100.10").status_code == 200
+
+
+def test_the_ip_behind_a_trusted_proxy_is_the_forwarded_one(client, settings):
+    settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    topic = make_topic()
+    first = post(client, signup_data("a@example.org", topics=[topic]), HTTP_X_FORWARDED_FOR="192.0.2.1")
+    other = post(client, signup_data("b@example.org", topics=[topic]), HTTP_X_FORWARDED_FOR="192.0.2.2")
+    again = post(client, signup_data("c@example.org", topics=[topic]), HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
+    assert Subscriber.objects.get(email="a@example.org").consents.get().ip_address == "192.0.2.1"
+
+
+def test_too_many_sign_ups_for_one_address_get_429(client, settings):
+    settings.SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = 2
+    topic = make_topic()
+    for n in range(2):
+        ip = f"198.51.100.{n + 20}"
+        assert post(client, signup_data("Target@example.org", topics=[topic]), ip=ip).status_code == 200
+    response = post(client, signup_data("target@example.org ", topics=[topic]), ip="198.51.100.99")
+    assert response.status_code == 429
+    assert "Nothing was saved or sent" in response.content.decode()
+
+
+def test_an_address_gets_at_most_a_few_sign_up_emails_a_day(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 2
+    settings.SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = 10
+    reader = make_subscriber("busy@example.org")
+    topic = make_topic()
+    with django_capture_on_commit_callbacks() as callbacks:
+        for n in range(4):
+            response = post(client, signup_data("busy@example.org", topics=[topic]), ip=f"198.51.100.{n}")
+            assert response.status_code == 200  # the answer never changes
+    assert queued_emails(callbacks) == [(reader.pk, "already_subscribed")] * 2
+
+
+def test_the_resend_form_is_rate_limited_too(client, settings):
+    settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 1
+    assert client.post(reverse("resend"), {"email": "a@example.org"}).status_code == 200
+    assert client.post(reverse("resend"), {"email": "b@example.org"}).status_code == 429

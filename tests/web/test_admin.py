@@ -1,0 +1,79 @@
+"""The Subscriber admin: staff only, searchable, consent history read-only, bulk actions."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from newsletter import subscriptions
+from newsletter.models import ConsentRecord, Subscriber
+from tests.web.builders import make_subscriber, make_topic, queued_emails
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:newsletter_subscriber_changelist")
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("editor", "editor@example.org", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_readers_are_not_visible_to_anonymous_or_non_staff_users(client):
+    make_subscriber("private@example.org")
+    assert client.get(CHANGELIST).status_code == 302
+    client.force_login(get_user_model().objects.create_user("reader", password="pw"))
+    assert "private@example.org" not in client.get(CHANGELIST).content.decode()
+
+
+def test_staff_search_by_email_and_filter_by_status_and_topic(staff_client):
+    topic = make_topic("Tiny robots", slug="tiny-robots")
+    make_subscriber("alice@example.org", topics=[topic])
+    make_subscriber("bob@example.org", status=Subscriber.Status.PAUSED)
+    found = staff_client.get(CHANGELIST, {"q": "alice"}).content.decode()
+    assert "alice@example.org" in found
+    assert "bob@example.org" not in found
+    paused = staff_client.get(CHANGELIST, {"status__exact": "paused"}).content.decode()
+    assert "bob@example.org" in paused
+    assert "alice@example.org" not in paused
+    by_topic = staff_client.get(CHANGELIST, {"topics__id__exact": topic.pk}).content.decode()
+    assert "alice@example.org" in by_topic
+    assert "bob@example.org" not in by_topic
+
+
+def test_the_consent_history_is_shown_read_only(staff_client):
+    reader = make_subscriber()
+    subscriptions.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.8", "Firefox")
+    page = staff_client.get(reverse("admin:newsletter_subscriber_change", args=[reader.pk])).content.decode()
+    assert "192.0.2.8" in page
+    assert 'name="consents-0-ip_address"' not in page
+
+
+def test_the_unsubscribe_action(staff_client):
+    reader = make_subscriber()
+    staff_client.post(CHANGELIST, {"action": "unsubscribe", "_selected_action": [reader.pk]})
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.UNSUBSCRIBED
+    assert reader.consents.get().action == "unsubscribe"
+
+
+def test_resend_confirmation_only_queues_pending_readers(staff_client, django_capture_on_commit_callbacks):
+    pending = make_subscriber(status=Subscriber.Status.PENDING)
+    active = make_subscriber()
+    with django_capture_on_commit_callbacks() as callbacks:
+        staff_client.post(
+            CHANGELIST,
+            {"action": "resend_confirmation", "_selected_action": [pending.pk, active.pk]},
+            follow=True,
+        )
+    assert queued_emails(callbacks) == [(pending.pk, "confirm")]
+
+
+def test_export_csv(staff_client):
+    reader = make_subscriber("csv@example.org", topics=[make_topic("Tiny robots", slug="tiny-robots")])
+    response = staff_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [reader.pk]})
+    assert response["Content-Type"] == "text/csv"
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("email,status,frequency")
+    assert lines[1].startswith("csv@example.org,active,daily")
+    assert "tiny-robots" in lines[1]
