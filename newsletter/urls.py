@@ -1,6 +1,6 @@
 from django.urls import path
 
-from newsletter import digest_views, views
+from newsletter import dashboard, digest_views, views
 
 # Each section is owned by one module; keep them apart.
 urlpatterns = [
@@ -17,4 +17,6 @@ urlpatterns = [
     path("staff/digests/<int:subscriber_id>/preview/", digest_views.preview, name="digest-preview"),
     path("staff/digests/<int:subscriber_id>/test/", digest_views.send_test, name="digest-test"),
     # --- Tracking (tracking.py / dashboard.py): staff dashboard ---
+    path("staff/sending/", dashboard.dashboard, name="tracking-dashboard"),
+    path("staff/sending/readers/<int:pk>/", dashboard.reader_history, name="tracking-reader-history"),
 ]
