@@ -167,6 +167,11 @@ PAPERBOY_SCHEDULES = {
         "task": "newsletter.tasks.digest_tick",
         "crontab": env("SCHEDULE_DIGEST_TICK", default="*/10 * * * *"),
     },
+    # Links ESP events that beat the sender to their digests; prunes old anonymous open rows.
+    "tracking-housekeeping": {
+        "task": "newsletter.tasks.tracking_housekeeping",
+        "crontab": env("SCHEDULE_TRACKING_HOUSEKEEPING", default="17 * * * *"),
+    },
     # Hugging Face lists a day's papers during that day: import the finished list next morning.
     "import-hf-daily": {
         "task": "papers.tasks.import_hf_previous_day",

@@ -14,6 +14,16 @@ def heartbeat(name: str = "beat") -> None:
 
 
 @shared_task
+def tracking_housekeeping() -> None:
+    """Hourly: link early ESP events to their digests, drop old anonymous open/click rows."""
+    from newsletter import tracking
+
+    now = timezone.now()
+    tracking.link_orphans(now)
+    tracking.prune_engagement(now)
+
+
+@shared_task
 def send_subscription_email(subscriber_id: int, kind: str) -> None:
     """Confirmation / "already subscribed" email; skipped if the reader's state moved on."""
     from newsletter import subscriptions

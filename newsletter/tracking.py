@@ -303,3 +303,25 @@ def link_events(delivery_id: int) -> int:
     if delivered:
         mark_delivered(delivery, delivered.message_id, delivered.occurred_at)
     return attached
+
+
+# --- Housekeeping (hourly, newsletter.tasks.tracking_housekeeping) -------------------------------
+
+LINK_LOOKBACK = timedelta(days=2)
+KEEP_ANONYMOUS_ENGAGEMENT = timedelta(days=30)
+
+
+def link_orphans(now: datetime) -> int:
+    """Attach recent events that arrived before their digest's ESP message id was stored."""
+    orphans = DeliveryEvent.objects.filter(delivery=None, received_at__gte=now - LINK_LOOKBACK)
+    message_ids = orphans.exclude(message_id="").values("message_id")
+    deliveries = DigestDelivery.objects.filter(esp_message_id__in=message_ids).values_list("pk", flat=True)
+    return sum(link_events(pk) for pk in deliveries)
+
+
+def prune_engagement(now: datetime) -> int:
+    """Anonymous open/click rows only exist to recognise replays; the daily counts stay."""
+    old = DeliveryEvent.objects.filter(
+        kind=Kind.ENGAGEMENT, subscriber=None, delivery=None, occurred_at__lt=now - KEEP_ANONYMOUS_ENGAGEMENT
+    )
+    return old.delete()[0]

@@ -1,9 +1,12 @@
 """ESPs resend events, send them before we recorded the send, and about mail we never sent."""
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from newsletter import tracking
 from newsletter.models import (
@@ -184,3 +187,42 @@ def test_a_reader_suppressed_long_ago_is_not_touched_again():
     fire("bounced", reader.email, reject_reason="bounced")
     reader.refresh_from_db()
     assert reader.status_changed_at == NOON - dt.timedelta(days=100)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_one_unsubscribe_still_make_one_transition():
+    reader = make_reader()
+    body = payload("sendgrid_unsubscribe", reader.email, "esp-1")
+
+    def post_five_times(_):
+        try:
+            return [post_sendgrid(Client(), body).status_code for _ in range(5)]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = [code for codes in pool.map(post_five_times, range(8)) for code in codes]
+    assert codes == [200] * 40
+    assert DeliveryEvent.objects.count() == 1
+    assert ConsentRecord.objects.filter(subscriber=reader).count() == 1
+
+
+def test_housekeeping_links_events_that_beat_the_sender():
+    reader = make_reader()
+    fire("delivered", reader.email, message_id="esp-early")
+    fire("opened", reader.email, message_id="esp-other")
+    delivery = make_delivery(reader, status=DigestDelivery.Status.UNKNOWN, esp_message_id="esp-early")
+    assert tracking.link_orphans(timezone.now()) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DigestDelivery.Status.SENT
+    assert DeliveryEvent.objects.get(delivery=delivery).event_type == "delivered"
+
+
+def test_housekeeping_drops_old_anonymous_opens_but_keeps_their_counts():
+    reader = make_reader()
+    fire("opened", reader.email, timestamp=NOON - dt.timedelta(days=40))
+    fire("opened", reader.email, timestamp=NOON)
+    fire("complained", reader.email, timestamp=NOON - dt.timedelta(days=40))
+    assert tracking.prune_engagement(NOON) == 1
+    assert DeliveryEvent.objects.count() == 2
+    assert sum(EngagementCount.objects.values_list("count", flat=True)) == 2
