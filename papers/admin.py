@@ -6,7 +6,7 @@ names are untrusted text.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
 
@@ -14,6 +14,8 @@ from papers import tasks
 from papers.models import Organization, Paper, PaperTopic, Topic
 
 APPLIED = ~Q(origin=PaperTopic.Origin.EDITOR_REMOVED)
+# Links typed without a scheme are https (Django 6 default; silences its deprecation warning).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -62,6 +64,7 @@ class PaperAdmin(admin.ModelAdmin):
     list_per_page = 100
     list_select_related = ["organization"]
     inlines = [PaperTopicInline]
+    formfield_overrides = HTTPS_URLS
     actions = ["feature", "unfeature", "hide", "unhide", "add_topic", "remove_topic", "refresh_from_source"]
     provenance = ["source", "source_raw_id", "id_kind", "imported_at", "last_imported_at", "first_seen_at"]
     readonly_fields = [*provenance, "popularity_updated_at", "withdrawn"]
@@ -207,6 +210,7 @@ class TopicAdmin(admin.ModelAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "display_name", "paper_count"]
+    formfield_overrides = HTTPS_URLS
     search_fields = ["name", "display_name"]
 
     def get_queryset(self, request):

@@ -1,0 +1,126 @@
+"""`import_papers file` and the demo data: the Hugging Face JSON shape from disk."""
+
+import io
+import json
+import shutil
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from newsletter.models import Subscriber
+from papers.models import Paper
+from tests.papers.server import FIXTURES
+
+pytestmark = pytest.mark.django_db
+DEMO = FIXTURES.parent.parent / "demo" / "papers.json"
+
+
+class TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def run(*args, stdout=None) -> str:
+    out = stdout or io.StringIO()
+    call_command("import_papers", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_demo_file_loads_52_papers_with_derived_ids_and_code_links():
+    assert run("file", str(DEMO)).endswith(": 52 created, 0 updated, 0 skipped\n")
+    assert Paper.objects.count() == 52
+    assert set(Paper.objects.values_list("id_kind", flat=True)) == {Paper.IdKind.DERIVED}
+    amft = Paper.objects.get(title__startswith="AMFT:")
+    assert amft.code_url == "https://github.com/hlxtsyj/AMFT"
+    assert amft.author_count == 3
+    assert amft.upvotes == 2
+    truth = Paper.objects.get(title__startswith="TruthRL")
+    assert truth.organization.display_name == "AI at Meta"
+    assert Paper.objects.filter(topics__isnull=False).distinct().count() > 40
+
+
+def test_loading_the_demo_twice_changes_nothing():
+    run("file", str(DEMO))
+    stamps = list(Paper.objects.values_list("paper_id", "last_imported_at").order_by("paper_id"))
+    assert run("file", str(DEMO)).endswith(": 0 created, 0 updated, 52 skipped\n")
+    assert list(Paper.objects.values_list("paper_id", "last_imported_at").order_by("paper_id")) == stamps
+
+
+def test_load_demo_imports_the_papers_before_the_demo_reader(settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", stdout=io.StringIO())
+    assert Paper.objects.count() == 52
+    assert Subscriber.objects.get(email="reader@example.com").topics.count() == 3
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal():
+    plain = run("file", str(DEMO))
+    assert "[" not in plain
+    assert plain.count("\n") == 1
+    Paper.objects.all().delete()
+    shown = run("file", str(DEMO), stdout=TTY())
+    assert "\r[" in shown
+    assert "52/52" in shown
+    assert shown.endswith("52 created, 0 updated, 0 skipped\n")
+
+
+def write(tmp_path, data) -> str:
+    path = tmp_path / "papers.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+def demo_items():
+    return json.loads(DEMO.read_text())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda items: json.dumps(items)[:-40], r": line 1 column \d+: invalid JSON"),
+        (lambda items: items[:3] + [{"title": "no paper"}], r": item 3: paper is missing$"),
+        (
+            lambda items: [*items[:5], {"paper": {**items[5]["paper"], "title": ""}}],
+            r": item 5 \(.*\): paper.title is empty",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "upvotes": "many"}}],
+            r"item 0 .*upvotes must be an integer, got str",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "authors": None}}],
+            r"item 0 .*paper.authors must be a list, got null",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "publishedAt": "last week"}}],
+            r"publishedAt is not a date",
+        ),
+        (lambda items: "<!DOCTYPE html><html><body>Error</body></html>", r": line 1 column 1: invalid JSON"),
+        (lambda items: {"papers": items}, r"expected a JSON array of papers, got dict"),
+    ],
+)
+def test_a_bad_file_fails_with_one_line_naming_the_file_and_position(tmp_path, mutate, message):
+    path = write(tmp_path, mutate(demo_items()))
+    with pytest.raises(CommandError, match=message) as error:
+        run("file", path)
+    assert str(error.value).startswith(f"file: {path}: ")
+    assert "\n" not in str(error.value)
+    assert Paper.objects.count() == 0
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, settings):
+    settings.PAPERS_IMPORT_MAX_BYTES = 10_000
+    path = tmp_path / "big.json"
+    shutil.copy(DEMO, path)
+    with pytest.raises(
+        CommandError, match=r"bytes is more than the 10000 byte limit \(PAPERS_IMPORT_MAX_BYTES\)"
+    ):
+        run("file", str(path))
+    assert Paper.objects.count() == 0
+
+
+def test_a_missing_file_says_so(tmp_path):
+    with pytest.raises(CommandError, match="cannot read"):
+        run("file", str(tmp_path / "nope.json"))
