@@ -124,3 +124,8 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, settings
 def test_a_missing_file_says_so(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         run("file", str(tmp_path / "nope.json"))
+
+
+def test_importing_a_whole_file_takes_a_fixed_number_of_queries(django_assert_max_num_queries):
+    with django_assert_max_num_queries(15):  # 52 papers, their organizations and topic links
+        run("file", str(DEMO))
