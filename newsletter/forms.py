@@ -60,7 +60,11 @@ class PreferencesForm(forms.Form):
     )
     digest_size = forms.IntegerField(min_value=5, max_value=20, initial=10, label="Papers per email")
     delivery_hour = forms.TypedChoiceField(
-        coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=8, label="Delivery time"
+        coerce=int,
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        initial=8,
+        label="Delivery time",
+        help_text="In your time zone.",
     )
     time_zone = forms.ChoiceField(choices=time_zone_choices, initial="UTC", label="Time zone")
     delivery_weekday = forms.TypedChoiceField(

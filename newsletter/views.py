@@ -111,7 +111,11 @@ def confirm(request, subscriber: Subscriber, token: str):
 @require_http_methods(["GET", "POST"])
 @with_subscriber("manage")
 def manage(request, subscriber: Subscriber, token: str):
-    context = {"subscriber": subscriber, "token": token}
+    context = {
+        "subscriber": subscriber,
+        "token": token,
+        "unsubscribe_url": subscriptions.path_for(subscriber, "unsubscribe"),
+    }
     action = request.POST.get("action", "save") if request.method == "POST" else None
     form = PreferencesForm.for_subscriber(subscriber, request.POST if action == "save" else None)
     status = 200
@@ -133,7 +137,6 @@ def manage(request, subscriber: Subscriber, token: str):
     elif action is not None:
         return render(request, "newsletter/manage.html", {**context, "form": form}, status=400)
     context["form"] = form
-    context["unsubscribe_url"] = subscriptions.path_for(subscriber, "unsubscribe")
     return render(request, "newsletter/manage.html", context, status=status)
 
 
