@@ -1,0 +1,293 @@
+"""The daily digest job end to end, timed: planning, matching, rendering, sending, recording.
+
+    .venv/bin/python bench/daily_job.py --subscribers 100000 --papers 500 [--json]
+
+Builds a throwaway database (Django's test database for the configured DATABASE_URL) with a
+realistic population: topics from the catalogue in ../shared/data/matching/topics.json, papers
+from dev.jsonl.gz there (synthetic ones when the file is absent), readers following 1-3 topics,
+some with free-text interests, spread over time zones whose delivery hour is now. Then it starts
+real Celery workers (--include bench.probe counts their SQL queries and matching time) that send
+through newsletter.backends.DiscardBackend, enqueues one digest tick, and waits for every row to
+settle. Use PostgreSQL and Redis (DATABASE_URL, REDIS_URL) for figures that mean something.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from config.celery_app import app as celery_app  # noqa: E402
+from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash  # noqa: E402
+from papers import tagging  # noqa: E402
+from papers.models import Organization, Paper, PaperTopic, Topic  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "matching"
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata"]
+ORGS = ["AI at Meta", "Google DeepMind", "Qwen", "NVIDIA", "Hugging Face", "Allen Institute for AI"]
+BATCH = 5000
+
+
+def load_topics(data_dir: Path) -> list[Topic]:
+    """The catalogue's topics (seeded by migrations), else ones made from topics.json."""
+    if Topic.objects.filter(active=True).exists():
+        return list(Topic.objects.filter(active=True))
+    catalogue = (
+        json.loads((data_dir / "topics.json").read_text()) if (data_dir / "topics.json").exists() else {}
+    )
+    rows = [
+        Topic(name=spec["phrase"][:120], slug=key.replace("_", "-"), keywords=[spec["phrase"]])
+        for key, spec in catalogue.get("fine_topics", {}).items()
+    ]
+    rows += [
+        Topic(
+            name=phrase[:120],
+            slug=category.lower().replace(".", "-"),
+            keywords=[phrase],
+            categories=[category],
+        )
+        for category, phrase in catalogue.get("category_topics", {}).items()
+    ]
+    if not rows:  # no catalogue file: a few synthetic topics
+        rows = [Topic(name=f"Topic {i}", slug=f"topic-{i}", keywords=[f"keyword{i}"]) for i in range(20)]
+    return Topic.objects.bulk_create(rows)
+
+
+def read_papers(path: Path, count: int, rng: random.Random) -> list[dict]:
+    """The most recent listing days of the DEV papers, or synthetic ones."""
+    if not path.exists():
+        words = [
+            "model",
+            "learning",
+            "language",
+            "vision",
+            "agent",
+            "reasoning",
+            "diffusion",
+            "robot",
+            "graph",
+            "data",
+        ]
+        return [
+            {
+                "id": f"2611.{i:05d}",
+                "title": " ".join(rng.choices(words, k=8)).capitalize(),
+                "abstract": " ".join(rng.choices(words, k=150)),
+                "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.RO"])],
+                "topics": [],
+            }
+            for i in range(count)
+        ]
+    with gzip.open(path, "rt") as lines:
+        records = [json.loads(line) for line in lines]
+    records.sort(key=lambda r: (r["date"], r["id"]), reverse=True)
+    return records[:count]
+
+
+def load_papers(records: list[dict], topics: list[Topic], rng: random.Random) -> None:
+    now = timezone.now()
+    orgs = Organization.objects.bulk_create(
+        [Organization(name=n.lower().replace(" ", "-"), display_name=n) for n in ORGS]
+    )
+    papers = Paper.objects.bulk_create(
+        [
+            Paper(
+                paper_id=r["id"],
+                title=r["title"],
+                abstract=r["abstract"],
+                authors=[f"Author {rng.randint(1, 9999)}" for _ in range(rng.randint(1, 8))],
+                author_count=rng.randint(1, 12),
+                categories=r["categories"],
+                primary_category=r["categories"][0] if r["categories"] else "",
+                listed_on=now.date(),
+                first_seen_at=now - timedelta(minutes=rng.randint(5, 20 * 60)),
+                upvotes=int(rng.lognormvariate(2.0, 1.2)),
+                source=Paper.Source.FILE,
+                code_url="https://github.com/example/code" if rng.random() < 0.4 else "",
+                code_stars=rng.randint(1, 5000) if rng.random() < 0.4 else None,
+                organization=rng.choice(orgs) if rng.random() < 0.3 else None,
+                featured=rng.random() < 0.02,
+            )
+            for r in records
+        ]
+    )
+    # Tag them the way the catalog's importers do.
+    rules = [tagging.compile_topic(t.pk, t.keywords, t.categories) for t in topics]
+    links = [
+        PaperTopic(paper=paper, topic_id=topic_id, score=score)
+        for paper in papers
+        for topic_id, score in tagging.tag_paper(paper.title, paper.abstract, paper.categories, rules).items()
+    ]
+    PaperTopic.objects.bulk_create(links)
+
+
+def load_readers(count: int, topics: list[Topic], rng: random.Random) -> int:
+    """Readers due now; 1% suppressed. Returns how many should get a delivery row."""
+    now = timezone.now()
+    phrases = [t.keywords[0] for t in topics if t.keywords]
+    through = Subscriber.topics.through
+    suppressed = 0
+    for start in range(0, count, BATCH):
+        readers = []
+        for i in range(start, min(count, start + BATCH)):
+            zone = rng.choice(ZONES)
+            local = now.astimezone(ZoneInfo(zone))
+            weekly = rng.random() < 0.1
+            readers.append(
+                Subscriber(
+                    email=f"bench{i}@example.com",
+                    status=Subscriber.Status.ACTIVE,
+                    confirmed_at=now,
+                    time_zone=zone,
+                    delivery_hour=local.hour,
+                    frequency=Subscriber.Frequency.WEEKLY if weekly else Subscriber.Frequency.DAILY,
+                    delivery_weekday=local.weekday(),
+                    digest_size=rng.choice([5, 10, 10, 10, 15, 20]),
+                    interests=", ".join(rng.sample(phrases, 2)) if rng.random() < 0.4 else "",
+                )
+            )
+        readers = Subscriber.objects.bulk_create(readers)
+        through.objects.bulk_create(
+            [
+                through(subscriber_id=r.pk, topic_id=t.pk)
+                for r in readers
+                for t in rng.sample(topics, rng.randint(1, 3))
+            ]
+        )
+        blocked = [r for r in readers if rng.random() < 0.01]
+        Suppression.objects.bulk_create(
+            [
+                Suppression(email_hash=email_hash(r.email), reason=Suppression.Reason.HARD_BOUNCE)
+                for r in blocked
+            ]
+        )
+        suppressed += len(blocked)
+    return count - suppressed
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_workers(concurrency: int, queue: str, probe_dir: Path, log_path: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_QUEUE": queue,
+        "DJANGO_EMAIL_BACKEND": "newsletter.backends.DiscardBackend",
+        "BENCH_PROBE_DIR": str(probe_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--include", "bench.probe"]
+    cmd += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    worker = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text(errors="replace"):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("worker failed to start:\n" + log_path.read_text(errors="replace")[-2000:])
+        time.sleep(0.2)
+    return worker
+
+
+def wait_for_settled(expected: int, timeout: float) -> float:
+    """Seconds until every expected row exists and none is queued or sending."""
+    started, deadline = time.perf_counter(), time.monotonic() + timeout
+    pending = [DigestDelivery.Status.QUEUED, DigestDelivery.Status.SENDING]
+    while time.monotonic() < deadline:
+        total = DigestDelivery.objects.count()
+        if total >= expected and not DigestDelivery.objects.filter(status__in=pending).exists():
+            return time.perf_counter() - started
+        time.sleep(0.25)
+    raise SystemExit(f"not settled after {timeout:.0f}s: {DigestDelivery.objects.count()} rows")
+
+
+def run(args: argparse.Namespace) -> dict:
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    topics = load_topics(args.data.parent)
+    load_papers(read_papers(args.data, args.papers, rng), topics, rng)
+    expected = load_readers(args.subscribers, topics, rng)
+    setup_seconds = time.perf_counter() - started
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = queue
+    with tempfile.TemporaryDirectory() as tmp:
+        probe_dir = Path(tmp)
+        worker = start_workers(args.concurrency, queue, probe_dir, probe_dir / "worker.log")
+        try:
+            celery_app.send_task("newsletter.tasks.digest_tick", queue=queue)
+            seconds = wait_for_settled(expected, args.timeout)
+        finally:
+            worker.terminate()
+            worker.wait(60)
+        probes = [json.loads(p.read_text()) for p in probe_dir.glob("*.json")]
+    counts = dict(DigestDelivery.objects.values_list("status").annotate(n=django.db.models.Count("id")))
+    done = sum(counts.values())
+    queries = sum(p["queries"] for p in probes)
+    return {
+        "subscribers": args.subscribers,
+        "papers": Paper.objects.count(),
+        "database": connection.vendor,
+        "broker": "redis" if settings.REDIS_URL else "filesystem",
+        "worker_processes": args.concurrency,
+        "setup_seconds": round(setup_seconds, 1),
+        "job_seconds": round(seconds, 2),
+        "deliveries": counts,
+        "digests_per_second": round(counts.get("sent", 0) / seconds, 1),
+        "rows_per_second": round(done / seconds, 1),
+        "matching_seconds": round(sum(p["matching_seconds"] for p in probes), 2),
+        "sql_queries": queries,
+        "sql_queries_per_digest": round(queries / max(done, 1), 4),
+        "peak_memory_mb_per_process": sorted(round(p["peak_rss_mb"], 1) for p in probes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--papers", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="worker processes")
+    parser.add_argument("--data", type=Path, default=DATA / "dev.jsonl.gz")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object")
+    args = parser.parse_args()
+    if args.subscribers < 1 or args.papers < 1:
+        parser.error("--subscribers and --papers must be positive")
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        result = run(args)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    for key, value in result.items():
+        print(f"{key:>28}: {value}")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
