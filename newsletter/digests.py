@@ -69,6 +69,13 @@ def local_slots(time_zones: Iterable[str], now: datetime) -> dict[tuple[date, in
     return slots
 
 
+def local_date(time_zone: str, now: datetime) -> date:
+    try:
+        return now.astimezone(ZoneInfo(time_zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
 def due_readers(now: datetime) -> list[tuple[int, str, date]]:
     """(subscriber id, email, local issue date) of active readers whose hour has come today and
     who have no delivery for that date yet. Hours that DST skips still come (2:00 -> 3:00 is
@@ -119,10 +126,31 @@ def plan_due(now: datetime) -> list[int]:
     return create_deliveries(due_readers(now), now)
 
 
-def plan_for(subscribers: Iterable[Subscriber], issue_date: date, now: datetime) -> list[int]:
-    """Plan given readers for one date whatever their hour (the send_digests command)."""
-    readers = [(s.pk, s.email, issue_date) for s in subscribers if s.status == Subscriber.Status.ACTIVE]
-    return create_deliveries(readers, now)
+def readers_for_date(issue_date: date, subscribers=None) -> list[tuple[int, str, date]]:
+    """Active readers (of a queryset, else all) due on this date whatever the hour, without a
+    delivery for it yet: the send_digests command's --date and --subscriber."""
+    weekly = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=issue_date.weekday())
+    readers = (
+        (Subscriber.objects.all() if subscribers is None else subscribers)
+        .filter(status=Subscriber.Status.ACTIVE)
+        .filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly)
+        .exclude(deliveries__issue_date=issue_date)
+        .order_by("id")
+        .values_list("id", "email")
+    )
+    return [(pk, email, issue_date) for pk, email in readers]
+
+
+def dry_run(readers: Sequence[tuple[int, str, date]], now: datetime):
+    """(reader id, email, date, picks, titles) for each reader, in chunks; writes nothing."""
+    blocked = suppressed_hashes(email for _, email, _ in readers)
+    readers = [r for r in readers if email_hash(r[1]) not in blocked]
+    for start in range(0, len(readers), settings.DIGEST_CHUNK_SIZE):
+        batch = readers[start : start + settings.DIGEST_CHUNK_SIZE]
+        values = Subscriber.objects.filter(id__in=[pk for pk, _, _ in batch]).values(*READER_FIELDS)
+        picks, renderer = rank_readers(list(values), now)
+        for pk, email, day in batch:
+            yield pk, email, day, picks.get(pk, []), renderer.titles
 
 
 def stale_queued(now: datetime) -> list[int]:
@@ -216,10 +244,7 @@ def load_chunk(delivery_ids: Sequence[int], now: datetime) -> Chunk:
         )
     )
     subscribers = {
-        s["id"]: s
-        for s in Subscriber.objects.filter(id__in=[r[1] for r in rows]).values(
-            "id", "key", "email", "status", "frequency", "digest_size", "interests", "last_digest_at"
-        )
+        s["id"]: s for s in Subscriber.objects.filter(id__in=[r[1] for r in rows]).values(*READER_FIELDS)
     }
     chunk = Chunk()
     blocked_hashes = suppressed_hashes(s["email"] for s in subscribers.values())
@@ -246,12 +271,20 @@ def unsendable_reason(reader: dict | None, blocked_hashes: set[str]) -> str:
     return ""
 
 
-def match_chunk(chunk: Chunk, sendable: list[tuple[int, dict, date]], now: datetime) -> None:
-    index, chunk.renderer = day_papers(now)
-    ids = [reader["id"] for _, reader, _ in sendable]
+READER_FIELDS = ("id", "key", "email", "status", "frequency", "digest_size", "interests", "last_digest_at")
+
+
+def rank_readers(readers: Sequence[dict], now: datetime) -> tuple[dict[int, list], DigestRenderer]:
+    """Each reader's picks (reader dicts with READER_FIELDS), in two queries plus the day's cache."""
+    index, renderer = day_papers(now)
+    ids = [reader["id"] for reader in readers]
     topics, sent = reader_topics(ids), sent_papers(ids, now)
-    docs = [reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now) for _, reader, _ in sendable]
-    picks = matching.rank(docs, index, now)
+    docs = [reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now) for reader in readers]
+    return matching.rank(docs, index, now), renderer
+
+
+def match_chunk(chunk: Chunk, sendable: list[tuple[int, dict, date]], now: datetime) -> None:
+    picks, chunk.renderer = rank_readers([reader for _, reader, _ in sendable], now)
     for delivery_id, reader, issue_date in sendable:
         chosen = picks.get(reader["id"]) or []
         if not chosen:

@@ -81,7 +81,7 @@ def settle_unsendable(chunk: digests.Chunk, now: datetime) -> Counter:
         DigestDelivery.objects.bulk_update(
             [r for r in rows if r.pk in queued], ["status", "error", "updated_at"]
         )
-    return Counter({Status.SKIPPED: len(rows)})
+    return Counter({Status.SKIPPED: len(rows)} if rows else {})
 
 
 def claim(delivery_ids: Sequence[int], now: datetime) -> dict[int, int]:
@@ -122,8 +122,8 @@ def send_one(out: digests.Outgoing, renderer, esp) -> Result:
         return result
     if not accepted:
         result.status, result.error = Status.FAILED, "The email backend accepted nothing."
-    status = getattr(message, "anymail_status", None)
-    result.message_id = (getattr(status, "message_id", None) or "")[:200] if status else ""
+    message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    result.message_id = "" if message_id is None else str(message_id)[:200]
     return result
 
 

@@ -1,0 +1,83 @@
+"""Email backends that misbehave on purpose, for tests. Real worker subprocesses load them through
+DJANGO_EMAIL_BACKEND, so they are configured by environment variables and keep their state in
+files (every attempt is a line in $FLAKY_STATE_DIR/attempts.log; delivered mail is an .eml in
+OUTBOX_DIR, like the development outbox):
+
+- FLAKY_RECIPIENTS: comma-separated addresses that misbehave (everyone else is delivered).
+- FLAKY_FAILURES: how many times a transient failure repeats per address (default 1).
+- FLAKY_DELAY: seconds each message takes, to give a test time to kill the worker mid-run.
+"""
+
+import os
+import time
+from pathlib import Path
+
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
+
+from newsletter.backends import OutboxBackend
+
+
+def state_dir() -> Path:
+    path = Path(os.environ["FLAKY_STATE_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def attempts(recipient: str | None = None) -> list[str]:
+    """Every recipient handed to a flaky backend, one entry per attempt, oldest first."""
+    log = state_dir() / "attempts.log"
+    lines = log.read_text().split() if log.exists() else []
+    return [line for line in lines if recipient in (None, line)]
+
+
+class SlowOutboxBackend(OutboxBackend):
+    """Delivers everything to the outbox, taking FLAKY_DELAY seconds per message."""
+
+    def send_messages(self, email_messages) -> int:
+        for message in email_messages:
+            recipient = message.to[0]
+            with (state_dir() / "attempts.log").open("a") as log:
+                log.write(recipient + "\n")
+            time.sleep(float(os.environ.get("FLAKY_DELAY", "0")))
+            if recipient in os.environ.get("FLAKY_RECIPIENTS", "").split(","):
+                self.misbehave(message, recipient)
+            super().send_messages([message])
+            self.after_send(message, recipient)
+        return len(email_messages)
+
+    def misbehave(self, message, recipient: str) -> None:
+        """Raise before anything is delivered."""
+
+    def after_send(self, message, recipient: str) -> None:
+        """Raise after the message was delivered."""
+
+
+class TransientFailureBackend(SlowOutboxBackend):
+    """The ESP answers 503 for the chosen recipients, FLAKY_FAILURES times each."""
+
+    def misbehave(self, message, recipient: str) -> None:
+        if len(attempts(recipient)) <= int(os.environ.get("FLAKY_FAILURES", "1")):
+            response = requests.Response()
+            response.status_code, response.reason = 503, "Service Unavailable"
+            response._content = b'{"message": "temporarily unavailable"}'
+            raise AnymailAPIError("The ESP is unavailable", status_code=503, response=response)
+
+
+class PermanentFailureBackend(SlowOutboxBackend):
+    """The ESP refuses the chosen recipients (invalid, bounced before)."""
+
+    def misbehave(self, message, recipient: str) -> None:
+        raise AnymailRecipientsRefused("The ESP rejected the recipient: inactive address")
+
+
+class TimeoutAfterSendBackend(SlowOutboxBackend):
+    """The ESP accepts the message for the chosen recipients, then the answer times out; raised
+    the way Anymail raises requests' errors (a subclass of both)."""
+
+    def after_send(self, message, recipient: str) -> None:
+        if recipient in os.environ.get("FLAKY_RECIPIENTS", "").split(","):
+            error = type("AnymailRequestsAPIError", (AnymailRequestsAPIError, requests.ReadTimeout), {})
+            raise error("Error posting to https://api.esp.example/send:") from requests.ReadTimeout(
+                "read timed out"
+            )

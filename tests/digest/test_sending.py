@@ -1,0 +1,240 @@
+"""Sending a chunk in-process: candidates, claims, outcomes, error classes and retry policy."""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from django.core import mail
+from django.utils import timezone
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from newsletter import digests, sending
+from newsletter.models import DigestDelivery, Subscriber
+from tests.digest.builders import make_paper, make_reader, make_topic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _anymail_test_backend(settings, tmp_path, monkeypatch):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    monkeypatch.setenv("FLAKY_STATE_DIR", str(tmp_path / "state"))
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    digests._day.clear()
+
+
+def plan(*readers) -> list[int]:
+    now = timezone.now()
+    return digests.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
+
+
+def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
+    topic = make_topic()
+    papers = [make_paper(topic, upvotes=n) for n in (5, 50, 500)]
+    make_paper(make_topic("Robotics", ("robot",)))
+    reader = make_reader(topic)
+    [delivery_id] = plan(reader)
+
+    assert sending.send_chunk([delivery_id]) == {"sent": 1}
+
+    [message] = mail.outbox
+    row = DigestDelivery.objects.get()
+    assert message.to == [reader.email]
+    assert message.tags == ["digest"]
+    assert message.metadata == {"delivery_id": str(delivery_id)}
+    assert row.status == "sent"
+    assert row.sent_at is not None
+    assert row.attempts == 1
+    assert row.paper_ids == [p.pk for p in reversed(papers)]
+    assert row.reasons[0] == "matches your topic Machine unlearning"
+    assert row.esp_message_id == str(message.anymail_status.message_id)
+    reader.refresh_from_db()
+    assert reader.last_digest_at is not None
+
+
+def test_nothing_matched_means_skipped_and_no_email():
+    make_paper(make_topic("Robotics", ("robot",)))
+    reader = make_reader(make_topic())
+    sending.send_chunk(plan(reader))
+    assert mail.outbox == []
+    row = DigestDelivery.objects.get()
+    assert row.status == "skipped"
+    assert "Nothing new matched" in row.error
+
+
+def test_old_hidden_withdrawn_and_already_sent_papers_are_not_candidates():
+    topic = make_topic()
+    reader = make_reader(topic, last_digest_at=timezone.now() - timedelta(hours=1))
+    fresh = make_paper(topic, seen=timezone.now() - timedelta(minutes=30))
+    make_paper(topic, seen=timezone.now() - timedelta(hours=2))  # before the last digest
+    make_paper(topic, seen=timezone.now() - timedelta(minutes=30), hidden=True)
+    make_paper(topic, seen=timezone.now() - timedelta(minutes=30), withdrawn=True)
+    sent_before = make_paper(topic, seen=timezone.now() - timedelta(minutes=30))
+    DigestDelivery.objects.create(
+        subscriber=reader,
+        issue_date=timezone.now().date() - timedelta(days=1),
+        status="sent",
+        paper_ids=[sent_before.pk],
+    )
+    sending.send_chunk(plan(reader))
+    assert DigestDelivery.objects.get(issue_date=timezone.now().date()).paper_ids == [fresh.pk]
+
+
+def test_a_reader_who_unsubscribed_after_planning_gets_nothing():
+    topic = make_topic()
+    make_paper(topic)
+    reader, other = make_reader(topic), make_reader(topic)
+    ids = plan(reader, other)
+    Subscriber.objects.filter(pk=reader.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+
+    sending.send_chunk(ids)
+
+    assert [m.to for m in mail.outbox] == [[other.email]]
+    row = DigestDelivery.objects.get(subscriber=reader)
+    assert row.status == "skipped"
+    assert "unsubscribed" in row.error
+
+
+def test_rows_already_claimed_or_done_are_never_sent_again():
+    topic = make_topic()
+    make_paper(topic)
+    ids = plan(make_reader(topic), make_reader(topic))
+    DigestDelivery.objects.filter(pk=ids[0]).update(status="sending")
+    sending.send_chunk(ids)
+    sending.send_chunk(ids)
+    assert len(mail.outbox) == 1
+    assert sending.claim(ids, timezone.now()) == {}
+
+
+@pytest.mark.parametrize("size", [4, 16])
+def test_a_chunk_costs_the_same_queries_whatever_its_size(size, settings, django_assert_num_queries):
+    settings.DIGEST_CLAIM_BATCH = 100
+    topic = make_topic()
+    make_paper(topic)
+    ids = plan(*[make_reader(topic) for _ in range(size)])
+    digests.day_papers(timezone.now())  # a worker keeps the day's papers between chunks
+    # rows, readers, suppressions, day signature, topics, sent papers, (skip check: none),
+    # claim, outcomes, last_digest_at
+    with django_assert_num_queries(9):
+        sending.send_chunk(ids)
+    assert len(mail.outbox) == size
+
+
+def test_a_transient_error_puts_the_row_back_and_schedules_a_retry(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.backends.TransientFailureBackend"
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    with django_capture_on_commit_callbacks() as callbacks:
+        sending.send_chunk(plan(reader))
+    row = DigestDelivery.objects.get()
+    assert row.status == "queued"
+    assert row.attempts == 1
+    assert "503" in row.error
+    assert len(callbacks) == 1
+
+
+def test_the_last_transient_error_within_the_budget_fails_the_row(settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.backends.TransientFailureBackend"
+    settings.DIGEST_MAX_ATTEMPTS = 1
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    sending.send_chunk(plan(reader))
+    row = DigestDelivery.objects.get()
+    assert row.status == "failed"
+    assert row.error.startswith("Gave up after 1 attempts")
+
+
+def test_a_permanent_error_fails_the_row_with_the_reason_and_no_retry(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.backends.PermanentFailureBackend"
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    with django_capture_on_commit_callbacks() as callbacks:
+        sending.send_chunk(plan(reader))
+    row = DigestDelivery.objects.get()
+    assert row.status == "failed"
+    assert "AnymailRecipientsRefused" in row.error
+    assert "inactive address" in row.error
+    assert callbacks == []
+
+
+def test_a_timeout_after_the_esp_got_the_message_is_unknown_and_never_resent(settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.backends.TimeoutAfterSendBackend"
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    ids = plan(reader)
+    sending.send_chunk(ids)
+    sending.send_chunk(ids)
+    sending.tick()
+    row = DigestDelivery.objects.get()
+    assert row.status == "unknown"
+    assert len(list(settings.OUTBOX_DIR.glob("*.eml"))) == 1
+
+
+def requests_error(kind, cause=None):
+    """An error the way Anymail raises one from requests: a subclass of both."""
+    error = type("AnymailRequestsAPIError", (AnymailAPIError, kind), {})("Error posting to the ESP")
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (AnymailAPIError("Service Unavailable", status_code=503), "transient"),
+        (AnymailAPIError("Too Many Requests", status_code=429), "transient"),
+        (AnymailAPIError("Bad Request", status_code=400), "failed"),
+        (AnymailAPIError("Unprocessable", status_code=422), "failed"),
+        (AnymailRecipientsRefused(), "failed"),
+        (AnymailInvalidAddress("not an address"), "failed"),
+        (requests_error(requests.ConnectTimeout), "transient"),
+        (
+            requests_error(
+                requests.ConnectionError,
+                requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "refused"))),
+            ),
+            "transient",
+        ),
+        (requests_error(requests.ReadTimeout, requests.ReadTimeout("read timed out")), "unknown"),
+        (requests_error(requests.ConnectionError, requests.ConnectionError("Connection aborted")), "unknown"),
+        (TimeoutError("timed out"), "unknown"),
+        (ConnectionRefusedError(), "transient"),
+        (RuntimeError("a bug"), "unknown"),
+    ],
+)
+def test_errors_are_classified_by_whether_the_esp_may_have_the_message(error, expected):
+    assert sending.classify(error) == expected
+
+
+def test_retry_delays_grow_with_jitter_and_stay_below_the_visibility_timeout(settings):
+    settings.DIGEST_RETRY_BASE_SECONDS = 60
+    settings.DIGEST_RETRY_MAX_SECONDS = 10 * 3600
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    assert sending.retry_delay(1, rand=0) == 30
+    assert sending.retry_delay(1, rand=1) == 60
+    assert sending.retry_delay(3, rand=1) == 240
+    assert sending.retry_delay(30, rand=1) == 2 * 3600
+
+
+def test_requeue_sends_failed_rows_again_once(django_capture_on_commit_callbacks):
+    topic = make_topic()
+    make_paper(topic)
+    ids = plan(make_reader(topic), make_reader(topic))
+    DigestDelivery.objects.filter(pk=ids[0]).update(status="failed", error="Gave up", attempts=6)
+    DigestDelivery.objects.filter(pk=ids[1]).update(status="sent")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.requeue(ids) == 1
+    row = DigestDelivery.objects.get(pk=ids[0])
+    assert (row.status, row.attempts, row.error) == ("queued", 0, "")
