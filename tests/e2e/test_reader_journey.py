@@ -7,6 +7,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from newsletter.models import Subscriber
 from tests.helpers import wait_until
@@ -39,6 +40,9 @@ def browser_page(monkeypatch):
         context = browser.new_context(timezone_id="Europe/Berlin", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         yield context.new_page()
+        # Inside Playwright's context the test's ORM calls got a connection of their own; close it
+        # here, in that same context, or the test database cannot be dropped afterwards.
+        connections.close_all()
         browser.close()
 
 

@@ -17,17 +17,18 @@ def post(client, data, ip="198.51.100.9", **extra):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"website": "http://spam.example"},
-        {"started": started(seconds_ago=1)},
-        {"started": "forged-timestamp"},
-        {"started": ""},
+        lambda: {"website": "http://spam.example"},
+        lambda: {"started": started(seconds_ago=1)},  # built when the test runs: the clock matters
+        lambda: {"started": "forged-timestamp"},
+        lambda: {"started": ""},
     ],
+    ids=["honeypot", "too-fast", "forged-timestamp", "no-timestamp"],
 )
 def test_a_bot_is_answered_as_usual_but_nothing_is_written_or_sent(
     client, django_capture_on_commit_callbacks, overrides
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post(client, signup_data(topics=[make_topic()], **overrides))
+        response = post(client, signup_data(topics=[make_topic()], **overrides()))
     assert response.status_code == 200
     assert "Check your inbox" in response.content.decode()
     assert not Subscriber.objects.exists()
