@@ -202,13 +202,18 @@ def update_preferences(
     subscriber: Subscriber, prefs: Mapping[str, Any], ip: str | None = None, user_agent: str = ""
 ) -> list[str]:
     """Save new choices; returns what changed (nothing recorded when nothing changed)."""
-    before = preferences_of(subscriber)
+    before = _as_shown(subscriber)
     _apply(subscriber, prefs)
-    changes = describe_changes(before, preferences_of(subscriber))
+    changes = describe_changes(before, _as_shown(subscriber))
     if changes:
         record(subscriber, Action.CHANGE, ip, user_agent)
         log.info("subscriber %s changed preferences", subscriber.pk)
     return changes
+
+
+def _as_shown(subscriber: Subscriber) -> dict[str, Any]:
+    """Preferences with topic names (not slugs), for telling the reader what changed."""
+    return {**preferences_of(subscriber), "topics": sorted(t.name for t in subscriber.topics.all())}
 
 
 # action -> (states it applies to, new state, consent action)

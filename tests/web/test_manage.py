@@ -60,7 +60,7 @@ def test_saving_preferences_shows_what_changed(client, reader):
     response = client.post(manage_url(reader), data, REMOTE_ADDR="192.0.2.44")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Topics: tiny-robots → sparse-models" in page
+    assert "Topics: Tiny robots → Sparse models" in page
     assert "Papers per email: 10 → 15" in page
     assert "Time zone: UTC → Asia/Tokyo" in page
     reader.refresh_from_db()
