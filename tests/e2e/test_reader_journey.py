@@ -70,6 +70,9 @@ def test_a_reader_subscribes_confirms_manages_and_unsubscribes_in_the_browser(
     page.goto(live_server.url + "/?date=2026-11-24")
     assert page.get_by_role("heading", name="Small robots learn to walk").is_visible()
     page.screenshot(path=ARTIFACTS / "home.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=ARTIFACTS / "home-phone.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_label("Email address").fill("Journey@Example.org")
     page.get_by_role("button", name="Subscribe").click()
