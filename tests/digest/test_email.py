@@ -1,0 +1,200 @@
+"""What readers and staff see: the digest email, view in browser, preview, admin and the command."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from newsletter import digests, sending
+from newsletter.models import DigestDelivery, Subscriber
+from newsletter.tokens import read_token
+from tests.digest.builders import make_paper, make_reader, make_topic
+
+pytestmark = pytest.mark.django_db
+POSTAL = "Paperboy Ltd, 12 Quire Lane, Bookham"
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    settings.SITE_URL = "https://papers.example.org"
+    settings.NEWSLETTER_POSTAL_ADDRESS = POSTAL
+    digests._day.clear()
+
+
+def send_to(*readers) -> list[int]:
+    now = timezone.now()
+    ids = digests.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
+    sending.send_chunk(ids)
+    return ids
+
+
+def html_of(message) -> str:
+    return message.alternatives[0][0]
+
+
+def test_every_digest_has_its_own_one_click_unsubscribe_that_works_and_all_the_links():
+    topic = make_topic()
+    make_paper(topic)
+    readers = {r.email: r for r in (make_reader(topic) for _ in range(25))}
+    send_to(*readers.values())
+    urls = set()
+    for message in mail.outbox:
+        reader = readers[message.to[0]]
+        header = message.extra_headers["List-Unsubscribe"]
+        [url] = re.findall(r"<([^>]+)>", header)
+        assert header == f"<{url}>"
+        assert url.startswith("https://papers.example.org/unsubscribe/")
+        assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert read_token(url.rstrip("/").rsplit("/", 1)[1], "unsubscribe") == str(reader.key)
+        manage = re.search(r"https://papers.example.org/manage/[^\s\"<]+", message.body).group()
+        for part in (message.body, html_of(message)):
+            assert url in part
+            assert manage in part
+            assert POSTAL in part
+        urls.add(url)
+        # What a mailbox provider does with the header (RFC 8058): a bare POST, no cookies.
+        response = Client(enforce_csrf_checks=True).post(url.removeprefix("https://papers.example.org"))
+        assert response.status_code == 200
+        reader.refresh_from_db()
+        assert reader.status == Subscriber.Status.UNSUBSCRIBED
+    assert len(urls) == len(readers) == len(mail.outbox)
+
+
+def test_the_digest_shows_each_paper_with_its_details_and_reason():
+    topic = make_topic()
+    top = make_paper(topic, title="Forgetting on demand", upvotes=180, org=True)
+    make_paper(topic, title="A second paper about unlearning", upvotes=3, code_url="")
+    [delivery_id] = send_to(make_reader(topic))
+    [message] = mail.outbox
+    html, text = html_of(message), message.body
+
+    assert message.subject == "2 new papers for you: Forgetting on demand"
+    assert message.tags == ["digest"]
+    assert message.metadata == {"delivery_id": str(delivery_id)}
+    assert f'href="https://papers.example.org/papers/{top.paper_id}/"' in html
+    for part in (html, text):
+        assert "Forgetting on demand" in part
+        assert "AI at Meta" in part
+        assert "Ada Lovelace, Alan Turing, Grace Hopper et al." in part
+        assert "180 upvotes" in part
+        assert "We study machine unlearning" in part
+        assert "https://github.com/example/unlearning" in part
+        assert "matches your topic Machine unlearning" in part
+        assert "https://papers.example.org/digest/" in part
+    assert 'style="' in html
+    assert "<style" not in html  # inline CSS only: many clients drop <style> blocks
+
+
+def test_view_in_browser_shows_the_digest_as_mailed_and_rejects_bad_links(client):
+    topic = make_topic()
+    make_paper(topic, title="Forgetting on demand")
+    send_to(make_reader(topic))
+    [message] = mail.outbox
+    url = re.search(r"https://papers.example.org(/digest/[^\s]+)", message.body).group(1)
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "Forgetting on demand" in response.text
+    assert "matches your topic Machine unlearning" in response.text
+    assert client.get(url[:-5] + "xxxx/").status_code == 404
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("editor", "editor@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_staff_preview_the_next_digest_with_scores_and_reasons_and_can_mail_it_to_themselves(staff_client):
+    topic = make_topic()
+    make_paper(topic, title="Forgetting on demand")
+    reader = make_reader(topic)
+
+    page = staff_client.get(f"/staff/digests/{reader.pk}/preview/")
+    assert page.status_code == 200
+    assert "Forgetting on demand" in page.text
+    assert "matches your topic Machine unlearning" in page.text
+
+    staff_client.post(f"/staff/digests/{reader.pk}/test/")
+    [message] = mail.outbox
+    assert message.to == ["editor@example.com"]
+    assert message.tags == ["digest-test"]
+    assert message.metadata == {}
+    assert DigestDelivery.objects.count() == 0
+
+
+def test_previews_are_for_staff_only(client):
+    reader = make_reader()
+    assert client.get(f"/staff/digests/{reader.pk}/preview/").status_code == 302
+    assert client.post(f"/staff/digests/{reader.pk}/test/").status_code == 302
+
+
+def test_the_deliveries_admin_lists_rows_and_requeues_only_failed_ones(
+    staff_client, django_capture_on_commit_callbacks
+):
+    failed = DigestDelivery.objects.create(
+        subscriber=make_reader(), issue_date=timezone.now().date(), status="failed", error="Gave up: 503"
+    )
+    sent = DigestDelivery.objects.create(
+        subscriber=make_reader(), issue_date=timezone.now().date(), status="sent"
+    )
+    page = staff_client.get("/admin/newsletter/digestdelivery/?status__exact=failed")
+    assert page.status_code == 200
+    assert "Gave up: 503" in page.text
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        staff_client.post(
+            "/admin/newsletter/digestdelivery/",
+            {"action": "requeue_failed", "_selected_action": [failed.pk, sent.pk]},
+        )
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.status, sent.status) == ("queued", "sent")
+    assert len(callbacks) == 1
+
+
+def test_send_digests_dry_run_prints_who_gets_what_and_sends_nothing():
+    topic = make_topic()
+    make_paper(topic, title="Forgetting on demand")
+    reader = make_reader(topic)
+    make_reader(make_topic("Robotics", ("robot",)))
+    out = StringIO()
+    call_command("send_digests", "--dry-run", stdout=out)
+    assert f"{reader.email} (subscriber {reader.pk})" in out.getvalue()
+    assert "Forgetting on demand  (matches your topic Machine unlearning)" in out.getvalue()
+    assert "nothing matched, no email" in out.getvalue()
+    assert mail.outbox == []
+    assert DigestDelivery.objects.count() == 0
+
+
+def test_send_digests_for_one_subscriber_sends_one_digest_once():
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic, delivery_hour=23, time_zone="Pacific/Kiritimati")
+    out = StringIO()
+    call_command("send_digests", "--subscriber", reader.email.upper(), stdout=out)
+    assert "1 digests planned: 1 sent." in out.getvalue()
+    assert [m.to for m in mail.outbox] == [[reader.email]]
+    with pytest.raises(CommandError, match="already has a digest"):
+        call_command("send_digests", "--subscriber", reader.email)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--date", "2026-13-01"], "is not a YYYY-MM-DD date"),
+        (["--subscriber", "nobody@example.com"], "no subscriber with that email"),
+    ],
+)
+def test_send_digests_rejects_bad_input_with_one_line_and_writes_nothing(args, error):
+    make_reader()
+    with pytest.raises(CommandError, match=error):
+        call_command("send_digests", *args)
+    assert DigestDelivery.objects.count() == 0
