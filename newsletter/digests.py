@@ -118,8 +118,10 @@ def create_deliveries(readers: Sequence[tuple[int, str, date]], now: datetime) -
     ]
     DigestDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
     days = {row.issue_date for row in rows}
-    mine = DigestDelivery.objects.filter(issue_date__in=days, planned_at=now, status=Status.QUEUED)
-    return list(mine.order_by("id").values_list("id", flat=True))
+    mine = DigestDelivery.objects.filter(
+        issue_date__in=days, subscriber_id__in=[row.subscriber_id for row in rows], planned_at=now
+    )
+    return list(mine.filter(status=Status.QUEUED).order_by("id").values_list("id", flat=True))
 
 
 def plan_due(now: datetime) -> list[int]:

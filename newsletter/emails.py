@@ -12,7 +12,6 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape
-from django.utils.text import Truncator
 
 from newsletter.tokens import make_token
 
@@ -67,15 +66,19 @@ def fill_slots(parts: list[str], values: Mapping[str, str]) -> str:
 
 def excerpt(paper, limit: int = 320) -> str:
     text = " ".join((paper.summary or paper.abstract).split())
-    return Truncator(text).chars(limit)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"  # cut between words
 
 
 def byline(paper) -> str:
     if paper.organization_id:
         return str(paper.organization)
     names = list(paper.authors[:3])
-    more = max(paper.author_count, len(paper.authors)) - len(names)
-    return ", ".join(names) + (" et al." if more > 0 else "")
+    total = max(paper.author_count, len(paper.authors))
+    if not names:
+        return f"{total} author{pluralize(total)}" if total else ""
+    return ", ".join(names) + (" et al." if total > len(names) else "")
 
 
 def paper_context(paper) -> dict:

@@ -252,11 +252,16 @@ def tick(now: datetime | None = None) -> list[int]:
     """The scheduled entry point: plan due readers, fan out, and look after stuck rows."""
     now = now or timezone.now()
     digests.mark_abandoned(now)
+    due, planned = digests.due_readers(now), []
+    # Committed and enqueued slice by slice, so workers send while planning goes on.
+    size = settings.DIGEST_CHUNK_SIZE * 10
+    for start in range(0, len(due), size):
+        with transaction.atomic():
+            ids = digests.create_deliveries(due[start : start + size], now)
+            schedule(ids)
+        planned += ids
     with transaction.atomic():
-        planned = digests.plan_due(now)
-        stale = digests.stale_queued(now)
-        mine = set(planned)
-        schedule(planned + [pk for pk in stale if pk not in mine])
+        schedule(digests.stale_queued(now))
     if planned:
         log.info("digest tick: planned %d deliveries", len(planned))
     return planned

@@ -57,3 +57,12 @@ def make_reader(topic: Topic | None = None, **fields) -> Subscriber:
     if topic is not None:
         reader.topics.add(topic)
     return reader
+
+
+def make_robot_paper() -> Paper:
+    """A paper that matches nobody who follows machine unlearning."""
+    return make_paper(
+        make_topic("Robotics", ("robot",)),
+        title="Legged locomotion on rough terrain",
+        abstract="A quadruped robot learns to walk over rocks and stairs from proprioception alone.",
+    )

@@ -11,7 +11,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from newsletter import digests, sending
 from newsletter.models import DigestDelivery, Subscriber
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.digest.builders import make_paper, make_reader, make_robot_paper, make_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def plan(*readers) -> list[int]:
 def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
     topic = make_topic()
     papers = [make_paper(topic, upvotes=n) for n in (5, 50, 500)]
-    make_paper(make_topic("Robotics", ("robot",)))
+    make_robot_paper()
     reader = make_reader(topic)
     [delivery_id] = plan(reader)
 
@@ -54,7 +54,7 @@ def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
 
 
 def test_nothing_matched_means_skipped_and_no_email():
-    make_paper(make_topic("Robotics", ("robot",)))
+    make_robot_paper()
     reader = make_reader(make_topic())
     sending.send_chunk(plan(reader))
     assert mail.outbox == []
