@@ -111,7 +111,13 @@ def send_one(out: digests.Outgoing, renderer, esp) -> Result:
         paper_ids=[p.paper_id for p in out.picks],
         reasons=[p.reasons[0] if p.reasons else "" for p in out.picks],
     )
-    message = renderer.message(out, delivery_id=out.delivery_id)
+    try:
+        message = renderer.message(out, delivery_id=out.delivery_id)
+    # A digest that cannot be built was surely not sent: 'failed', with the reason, not 'unknown'.
+    except Exception as exc:  # noqa: BLE001
+        log.exception("digest %s: could not build the email", out.delivery_id)
+        result.status, result.error = Status.FAILED, f"Could not build the email: {exc}"[:1000]
+        return result
     try:
         accepted = esp.send_messages([message])
     # Every failure must land in a state: anything we cannot place is 'unknown', not lost.

@@ -238,3 +238,19 @@ def test_requeue_sends_failed_rows_again_once(django_capture_on_commit_callbacks
         assert sending.requeue(ids) == 1
     row = DigestDelivery.objects.get(pk=ids[0])
     assert (row.status, row.attempts, row.error) == ("queued", 0, "")
+
+
+def test_a_digest_that_cannot_be_built_fails_with_the_reason_instead_of_going_unknown(monkeypatch):
+    topic = make_topic()
+    make_paper(topic)
+    ids = plan(make_reader(topic))
+
+    def broken(self, out, delivery_id=None, to=None):
+        raise ValueError("template error")
+
+    monkeypatch.setattr("newsletter.emails.DigestRenderer.message", broken)
+    sending.send_chunk(ids)
+    row = DigestDelivery.objects.get()
+    assert row.status == "failed"
+    assert row.error == "Could not build the email: template error"
+    assert mail.outbox == []
