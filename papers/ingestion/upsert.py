@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from papers.ingestion.records import PaperRecord
@@ -24,6 +24,10 @@ PLAIN_FIELDS = (
     "keywords", "withdrawn",
 )  # fmt: skip
 POPULARITY_FIELDS = {"upvotes", "comment_count"}
+# Imports take this PostgreSQL advisory lock (SQLite's immediate transactions serialize writers
+# already): row locks cannot cover papers that don't exist yet, so two imports of the same new
+# paper would otherwise both insert it.
+IMPORT_LOCK = 0x5041504552  # "PAPER"
 # A change in any of these can change the paper's automatic topics.
 CONTENT_FIELDS = {"title", "abstract", "categories", "primary_category", "keywords"}
 
@@ -51,6 +55,7 @@ def upsert_records(
     result = ImportResult(skipped=len(records) - len(unique))
     now = timezone.now()
     with transaction.atomic():
+        lock_imports()
         orgs = upsert_organizations(unique)
         ids = [r.paper_id for r in unique]
         existing = {p.paper_id: p for p in Paper.objects.select_for_update().filter(paper_id__in=ids)}
@@ -79,6 +84,13 @@ def upsert_records(
     result.created, result.updated = len(created), len(updated)
     result.paper_pks = [p.pk for p in created + updated]
     return result
+
+
+def lock_imports() -> None:
+    """Serialize imports until the end of the current transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
 
 
 def upsert_organizations(records: Sequence[PaperRecord]) -> dict[str, int]:

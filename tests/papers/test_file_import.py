@@ -3,10 +3,12 @@
 import io
 import json
 import shutil
+import threading
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from newsletter.models import Subscriber
 from papers.models import Paper
@@ -129,3 +131,28 @@ def test_a_missing_file_says_so(tmp_path):
 def test_importing_a_whole_file_takes_a_fixed_number_of_queries(django_assert_max_num_queries):
     with django_assert_max_num_queries(15):  # 52 papers, their organizations and topic links
         run("file", str(DEMO))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_new_papers_at_once_create_each_paper_once():
+    from papers.ingestion.file import import_file
+
+    start, results, errors = threading.Barrier(2), [], []
+
+    def import_once():
+        try:
+            start.wait()
+            results.append(import_file(DEMO))
+        except Exception as exc:  # noqa: BLE001 (collected for the assertion below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.created for r in results) == [0, 52]
+    assert Paper.objects.count() == 52
