@@ -113,11 +113,15 @@ def test_a_worker_killed_mid_send_leaves_unknown_rows_and_no_other_duplicates(
 ):
     worker = start_worker(FLAKY_DELAY="0.15", **worker_env)
     sending.tick()
-    wait_until(lambda: len(messages_per_reader(worker_env)) >= 3, timeout=30)
+    # The fifth message is the first of the second chunk: the process is inside a claimed batch.
+    wait_until(lambda: len(messages_per_reader(worker_env)) >= 5, timeout=30, interval=0.02)
     for child in psutil.Process(worker.process.pid).children():
         child.send_signal(signal.SIGKILL)
-
-    # The lost task comes back (acks late); only the rows it held mid-send stay 'sending'.
+    # Restart the worker: its lost task comes back (acks late; Redis requeues it at once, the
+    # filesystem transport when the worker shuts down), and only the rows the killed process
+    # held mid-send stay 'sending'.
+    worker.stop(timeout=60)
+    start_worker(**worker_env)
     wait_until(lambda: not DigestDelivery.objects.filter(status=Status.QUEUED).exists(), timeout=60)
     wait_idle()
     assert statuses()[Status.SENT] + statuses()[Status.SENDING] == len(readers)
