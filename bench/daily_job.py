@@ -7,7 +7,8 @@ realistic population: topics from the catalogue in ../shared/data/matching/topic
 from dev.jsonl.gz there (synthetic ones when the file is absent), readers following 1-3 topics,
 some with free-text interests, spread over time zones whose delivery hour is now. Then it starts
 real Celery workers (--include bench.probe counts their SQL queries and matching time) that send
-through newsletter.backends.DiscardBackend, enqueues one digest tick, and waits for every row to
+through a discard backend (--backend api: Anymail's payload for an API ESP, serialised as JSON;
+--backend mime: complete MIME bytes, as for SMTP), enqueues one digest tick, and waits for every row to
 settle. Use PostgreSQL and Redis (DATABASE_URL, REDIS_URL) for figures that mean something.
 """
 
@@ -193,12 +194,22 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_workers(concurrency: int, queue: str, probe_dir: Path, log_path: Path) -> subprocess.Popen:
+BACKENDS = {
+    # An API ESP (Postmark, Mailgun, SendGrid...): Anymail's payload, serialised as JSON.
+    "api": "newsletter.backends.ApiDiscardBackend",
+    # SMTP or a raw-MIME API: complete RFC 822 bytes.
+    "mime": "newsletter.backends.DiscardBackend",
+}
+
+
+def start_workers(
+    concurrency: int, queue: str, probe_dir: Path, log_path: Path, backend: str
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "CELERY_QUEUE": queue,
-        "DJANGO_EMAIL_BACKEND": "newsletter.backends.DiscardBackend",
+        "DJANGO_EMAIL_BACKEND": BACKENDS[backend],
         "BENCH_PROBE_DIR": str(probe_dir),
         "LOG_LEVEL": "WARNING",
     }
@@ -237,7 +248,7 @@ def run(args: argparse.Namespace) -> dict:
     celery_app.conf.task_default_queue = queue
     with tempfile.TemporaryDirectory() as tmp:
         probe_dir = Path(tmp)
-        worker = start_workers(args.concurrency, queue, probe_dir, probe_dir / "worker.log")
+        worker = start_workers(args.concurrency, queue, probe_dir, probe_dir / "worker.log", args.backend)
         try:
             celery_app.send_task("newsletter.tasks.digest_tick", queue=queue)
             seconds = wait_for_settled(expected, args.timeout)
@@ -254,6 +265,7 @@ def run(args: argparse.Namespace) -> dict:
         "database": connection.vendor,
         "broker": "redis" if settings.REDIS_URL else "filesystem",
         "worker_processes": args.concurrency,
+        "email_backend": BACKENDS[args.backend],
         "setup_seconds": round(setup_seconds, 1),
         "job_seconds": round(seconds, 2),
         "deliveries": counts,
@@ -272,6 +284,12 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2, help="worker processes")
     parser.add_argument("--data", type=Path, default=DATA / "dev.jsonl.gz")
+    parser.add_argument(
+        "--backend",
+        choices=sorted(BACKENDS),
+        default="api",
+        help="what building a message means (see BACKENDS)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
