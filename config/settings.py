@@ -271,6 +271,10 @@ DIGEST_CLAIM_BATCH = env.int("DIGEST_CLAIM_BATCH", default=100)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)
 DIGEST_RETRY_BASE_SECONDS = env.float("DIGEST_RETRY_BASE_SECONDS", default=60.0)
 DIGEST_RETRY_MAX_SECONDS = env.float("DIGEST_RETRY_MAX_SECONDS", default=3600.0)
+# A reader missed at their hour (beat was down, DST skipped the hour) is still planned this many
+# hours later the same local day; later than that they wait for tomorrow's hour, so a reader who
+# confirms at 20:00 with an 08:00 delivery hour is first mailed the next morning.
+DIGEST_CATCH_UP_HOURS = env.int("DIGEST_CATCH_UP_HOURS", default=6)
 # A row still "sending" this long after its claim lost its worker (the hard task time limit
 # has passed): it becomes "unknown" for an operator to check.
 DIGEST_SENDING_TIMEOUT = env.int("DIGEST_SENDING_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)

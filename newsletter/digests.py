@@ -77,9 +77,10 @@ def local_date(time_zone: str, now: datetime) -> date:
 
 
 def due_readers(now: datetime) -> list[tuple[int, str, date]]:
-    """(subscriber id, email, local issue date) of active readers whose hour has come today and
-    who have no delivery for that date yet. Hours that DST skips still come (2:00 -> 3:00 is
-    past 2); an hour that happens twice finds the row made the first time."""
+    """(subscriber id, email, local issue date) of active readers whose hour has come today
+    (at most DIGEST_CATCH_UP_HOURS ago) and who have no delivery for that date yet. Hours that DST
+    skips still come (2:00 -> 3:00 is past 2); an hour that happens twice finds the row made the
+    first time."""
     active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
     zones = active.order_by().values_list("time_zone", flat=True).distinct()
     due = []
@@ -87,6 +88,7 @@ def due_readers(now: datetime) -> list[tuple[int, str, date]]:
         weekly_today = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=weekday)
         readers = (
             active.filter(time_zone__in=names, delivery_hour__lte=hour)
+            .filter(delivery_hour__gt=hour - settings.DIGEST_CATCH_UP_HOURS)
             .filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly_today)
             .exclude(deliveries__issue_date=day)
             .order_by("id")

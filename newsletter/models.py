@@ -209,7 +209,9 @@ class EngagementCount(models.Model):
 
     class Meta:
         ordering = ["-day", "event_type"]
-        constraints = [models.UniqueConstraint(fields=["day", "event_type"], name="one_count_per_day_and_type")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "event_type"], name="one_count_per_day_and_type")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.event_type}: {self.count}"

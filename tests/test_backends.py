@@ -19,7 +19,8 @@ def test_the_api_discard_backend_returns_a_message_id_and_keeps_nothing():
     messages = [digest_like(f"reader{i}@example.org") for i in range(3)]
     assert backend.send_messages(messages) == 3
     ids = {m.anymail_status.message_id for m in messages}
-    assert len(ids) == 3 and None not in ids
+    assert len(ids) == 3
+    assert None not in ids
     assert len(getattr(mail, "outbox", [])) == kept
 
 

@@ -49,7 +49,7 @@ def make_reader(topic: Topic | None = None, **fields) -> Subscriber:
         "email": f"reader{n}@example.com",
         "status": Subscriber.Status.ACTIVE,
         "confirmed_at": timezone.now(),
-        "delivery_hour": 0,
+        "delivery_hour": timezone.now().hour,  # due at the next tick
         "time_zone": "UTC",
     }
     values.update(fields)

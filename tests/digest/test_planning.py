@@ -35,11 +35,22 @@ def test_a_reader_is_planned_once_their_local_hour_has_come():
     assert planned_dates(reader) == [date(2026, 11, 25)]
 
 
-def test_a_missed_hour_is_caught_up_later_the_same_local_day():
+def test_a_missed_hour_is_caught_up_later_the_same_local_day(settings):
+    settings.DIGEST_CATCH_UP_HOURS = 6
     reader = make_reader(delivery_hour=8, time_zone="UTC")
-    with time_machine.travel(datetime(2026, 11, 25, 15, 0, tzinfo=UTC)):
+    with time_machine.travel(datetime(2026, 11, 25, 13, 50, tzinfo=UTC)):
         sending.tick()
     assert planned_dates(reader) == [date(2026, 11, 25)]
+
+
+def test_a_reader_past_the_catch_up_window_waits_for_their_hour_tomorrow(settings):
+    settings.DIGEST_CATCH_UP_HOURS = 6
+    reader = make_reader(delivery_hour=8, time_zone="UTC")
+    with time_machine.travel(datetime(2026, 11, 25, 20, 0, tzinfo=UTC)):  # confirmed this evening
+        assert sending.tick() == []
+    with time_machine.travel(datetime(2026, 11, 26, 8, 0, tzinfo=UTC)):
+        sending.tick()
+    assert planned_dates(reader) == [date(2026, 11, 26)]
 
 
 def test_planning_again_the_same_day_creates_nothing(django_capture_on_commit_callbacks):
