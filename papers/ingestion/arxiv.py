@@ -33,10 +33,12 @@ _clients: dict[float, HttpClient] = {}
 
 
 def client() -> HttpClient:
-    """The process's one arXiv client: one keep-alive connection, one throttle."""
+    """The process's one arXiv client: one keep-alive connection, one throttle, which also takes
+    turns with every other worker through the shared cache."""
     interval = settings.PAPERS_ARXIV_MIN_INTERVAL
     if interval not in _clients:
-        _clients[interval] = HttpClient(source="arxiv", throttle=Throttle(interval))
+        throttle = Throttle(interval, shared_key="papers:arxiv-request-slot")
+        _clients[interval] = HttpClient(source="arxiv", throttle=throttle)
     return _clients[interval]
 
 

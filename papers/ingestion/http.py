@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from papers.ingestion.records import SourceError
@@ -26,19 +27,30 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 @dataclass
 class Throttle:
-    """At most one request every `min_interval` seconds (arXiv asks for 3)."""
+    """At most one request every `min_interval` seconds (arXiv asks for 3): in this process, and
+    with a `shared_key`, across every process that shares the cache (Redis in production)."""
 
     min_interval: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     last: float | None = None
+    shared_key: str = ""
 
     def wait(self) -> None:
         if self.last is not None:
             remaining = self.last + self.min_interval - self.clock()
             if remaining > 0:
                 self.sleep(remaining)
+        if self.shared_key:
+            self.claim_shared_slot()
         self.last = self.clock()
+
+    def claim_shared_slot(self) -> None:
+        """Whoever adds the key owns the next interval: cache.add is atomic on Redis (SET NX EX),
+        so two workers importing at once still take turns. The cache keeps whole seconds, so a
+        sub-second interval is enforced per process only."""
+        while not cache.add(self.shared_key, 1, timeout=self.min_interval):
+            self.sleep(0.1)
 
 
 def retry_delay(headers) -> float | None:

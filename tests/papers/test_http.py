@@ -1,5 +1,7 @@
 """The importers' HTTP layer against a real local server: retries, rate limits, timeouts."""
 
+import time
+
 import pytest
 
 from papers.ingestion.http import HttpClient, Throttle, retry_delay
@@ -108,3 +110,19 @@ def test_the_throttle_spaces_requests_by_the_minimum_interval():
     now[0] += 5.0
     throttle.wait()  # long enough since the last one
     assert waits == [2.0]
+
+
+def test_throttles_sharing_a_key_take_turns_across_processes():
+    """Two workers' throttles (separate state, one shared cache) never request in the same
+    interval; without the shared key each only spaces its own requests."""
+    key = f"test-slot-{time.monotonic_ns()}"
+    first, second = Throttle(1.0, shared_key=key), Throttle(1.0, shared_key=key)
+    first.wait()
+    started = time.monotonic()
+    second.wait()
+    assert time.monotonic() - started >= 0.9
+
+    started = time.monotonic()
+    Throttle(1.0).wait()
+    Throttle(1.0).wait()
+    assert time.monotonic() - started < 0.5
