@@ -36,13 +36,21 @@ Status = Subscriber.Status
 Action = ConsentRecord.Action
 
 
+class SubscriberGone(BadToken):
+    """A genuine link to a reader who has since been erased."""
+
+
 def find_subscriber(token: str, purpose: str) -> Subscriber:
-    """The subscriber a signed link points to, or BadToken (also when they no longer exist)."""
+    """The subscriber a signed link points to, or BadToken (SubscriberGone when the link is
+    genuine but the reader was erased)."""
     try:
         key = uuid.UUID(read_token(token, purpose))
-        return Subscriber.objects.get(key=key)
-    except (ValueError, Subscriber.DoesNotExist) as exc:
+    except ValueError as exc:
         raise BadToken(str(exc)) from exc
+    try:
+        return Subscriber.objects.get(key=key)
+    except Subscriber.DoesNotExist as exc:
+        raise SubscriberGone(str(key)) from exc
 
 
 def path_for(subscriber: Subscriber, purpose: str) -> str:

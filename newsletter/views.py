@@ -162,8 +162,14 @@ def erase(request, subscriber: Subscriber, token: str):
 
 @csrf_exempt  # RFC 8058 one-click: the mail client POSTs with no cookie and no CSRF token.
 @require_http_methods(["GET", "POST"])
-@with_subscriber("unsubscribe")
-def unsubscribe(request, subscriber: Subscriber, token: str):
+def unsubscribe(request, token: str):
+    try:
+        subscriber = subscriptions.find_subscriber(token, "unsubscribe")
+    except subscriptions.SubscriberGone:
+        # An erased reader is on no list: one-click must still succeed, and stays idempotent.
+        return render(request, "newsletter/unsubscribed.html", {"subscriber": None})
+    except BadToken:
+        return bad_link(request)
     # GET never changes anything: mail scanners follow links. POST acts at once, no redirect.
     if request.method == "POST":
         subscriptions.change_status(subscriber, "unsubscribe", **who(request))

@@ -188,3 +188,17 @@ def test_delete_me_asks_first_then_erases_and_keeps_only_a_hash(client, reader):
     event.refresh_from_db()
     assert (event.subscriber, event.raw) == (None, {})
     assert "reader@example.org" not in json.dumps(list(DeliveryEvent.objects.values()), default=str)
+
+
+def test_one_click_unsubscribe_still_succeeds_after_the_reader_erased_their_data(client, reader):
+    url = subscriptions.path_for(reader, "unsubscribe")
+    client.post(reverse("erase", args=[subscriptions.make_token(reader.key, "manage")]))
+
+    response = Client(enforce_csrf_checks=True).post(
+        url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert "was deleted" in response.content.decode()
+    assert not Subscriber.objects.exists()
+    assert Suppression.objects.count() == 1
+    assert client.post(url[:-6] + "xxxxx/").status_code == 400  # a tampered link is still refused
