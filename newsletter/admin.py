@@ -2,6 +2,8 @@ import csv
 
 from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
 from newsletter import admin_deliveries, admin_tracking  # noqa: F401
@@ -40,6 +42,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     search_fields = ["email"]
     filter_horizontal = ["topics"]
     readonly_fields = [
+        "staff_pages",
         "key",
         "status",
         "created_at",
@@ -51,6 +54,16 @@ class SubscriberAdmin(admin.ModelAdmin):
     inlines = [ConsentInline]
     actions = ["unsubscribe", "resend_confirmation", "export_csv"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Staff pages")
+    def staff_pages(self, subscriber: Subscriber) -> str:
+        if subscriber.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}">Sending history</a> · <a href="{}">Preview the next digest</a>',
+            reverse("tracking-reader-history", args=[subscriber.pk]),
+            reverse("digest-preview", args=[subscriber.pk]),
+        )
 
     @admin.action(description="Unsubscribe selected readers")
     def unsubscribe(self, request, queryset):

@@ -77,3 +77,16 @@ def test_export_csv(staff_client):
     assert lines[0].startswith("email,status,frequency")
     assert lines[1].startswith("csv@example.org,active,daily")
     assert "tiny-robots" in lines[1]
+
+
+def test_a_reader_page_links_to_their_sending_history_and_next_digest(staff_client):
+    reader = make_subscriber()
+    page = staff_client.get(reverse("admin:newsletter_subscriber_change", args=[reader.pk])).content.decode()
+    history, preview = (
+        reverse("tracking-reader-history", args=[reader.pk]),
+        reverse("digest-preview", args=[reader.pk]),
+    )
+    assert f'href="{history}"' in page
+    assert f'href="{preview}"' in page
+    assert staff_client.get(history).status_code == 200
+    assert staff_client.get(preview).status_code == 200
