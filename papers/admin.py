@@ -11,11 +11,14 @@ from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
 
 from papers import tasks
+from papers.ingestion.upsert import sync_auto_topics
 from papers.models import Organization, Paper, PaperTopic, Topic
 
 APPLIED = ~Q(origin=PaperTopic.Origin.EDITOR_REMOVED)
 # Links typed without a scheme are https (Django 6 default; silences its deprecation warning).
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+# A changed topic definition is applied to the papers first seen this many days back.
+RETAG_DAYS = 30
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -65,7 +68,9 @@ class PaperAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     inlines = [PaperTopicInline]
     formfield_overrides = HTTPS_URLS
-    actions = ["feature", "unfeature", "hide", "unhide", "add_topic", "remove_topic", "refresh_from_source"]
+    actions = [
+        "feature", "unfeature", "hide", "unhide", "add_topic", "remove_topic", "retag", "refresh_from_source",
+    ]  # fmt: skip
     provenance = ["source", "source_raw_id", "id_kind", "imported_at", "last_imported_at", "first_seen_at"]
     readonly_fields = [*provenance, "popularity_updated_at", "withdrawn"]
     fieldsets = [
@@ -139,6 +144,12 @@ class PaperAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/papers/paper/choose_topic.html", context)
 
+    @admin.action(description="Re-tag selected papers from the current topic definitions")
+    def retag(self, request, queryset):
+        with transaction.atomic():
+            sync_auto_topics(list(queryset))
+        self.message_user(request, f"Re-tagged {queryset.count()} paper(s); editor choices kept.")
+
     @admin.action(description="Refresh selected papers from arXiv")
     def refresh_from_source(self, request, queryset):
         pks = list(queryset.values_list("pk", flat=True))
@@ -205,6 +216,13 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="papers", ordering="paper_count")
     def paper_count(self, topic: Topic) -> int:
         return topic.paper_count
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"keywords", "categories", "active"} & set(form.changed_data):
+            # Imports tag new papers; recent ones are re-tagged in the background.
+            transaction.on_commit(lambda: tasks.retag_recent_papers.delay(RETAG_DAYS))
+            self.message_user(request, f"Papers from the last {RETAG_DAYS} days are being re-tagged.")
 
 
 @admin.register(Organization)

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from papers.ingestion import arxiv, hf
+from papers.ingestion import arxiv, hf, upsert
 from papers.ingestion.records import SourceError
 
 logger = logging.getLogger(__name__)
@@ -49,3 +49,9 @@ def refresh_papers(paper_pks: list[int]) -> str:
     result = arxiv.refresh_papers(paper_pks)
     logger.info("refreshed %d papers from arXiv: %s", len(paper_pks), result)
     return str(result)
+
+
+@shared_task
+def retag_recent_papers(days: int = 30) -> None:
+    """After an editor changes a topic: recent papers get the topic's new definition."""
+    logger.info("re-tagged %d recent papers", upsert.retag_recent(days))

@@ -8,7 +8,7 @@ is hidden once, when it is first seen withdrawn.
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -160,6 +160,24 @@ def apply_record(record: PaperRecord, paper: Paper, orgs: dict[str, int], now: d
         paper.popularity_updated_at = now
         changes.add("popularity_updated_at")
     return changes
+
+
+RETAG_BATCH = 1000
+
+
+def retag_recent(days: int) -> int:
+    """Re-tag the papers first seen in the last `days` days with the current topic definitions
+    (after an editor changes a topic); editor choices stay. Returns how many papers were read."""
+    pks = list(
+        Paper.objects.filter(first_seen_at__gte=timezone.now() - timedelta(days=days))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(pks), RETAG_BATCH):
+        with transaction.atomic():
+            lock_imports()
+            sync_auto_topics(list(Paper.objects.filter(pk__in=pks[start : start + RETAG_BATCH])))
+    return len(pks)
 
 
 def sync_auto_topics(papers: Sequence[Paper]) -> None:

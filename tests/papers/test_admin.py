@@ -147,3 +147,31 @@ def test_topic_admin_counts_papers(editor):
     response = editor.get(reverse("admin:papers_topic_changelist"), {"q": "GUI agents"})
     [row] = response.context["cl"].result_list
     assert row.paper_count == 2
+
+
+def test_a_changed_topic_definition_re_tags_recent_papers_and_keeps_editor_choices(
+    editor, django_capture_on_commit_callbacks
+):
+    topic = Topic.objects.create(name="Marsupials", slug="marsupials", keywords=["kangaroo"])
+    forgetting = paper("2509.7", "Tracking wombats", abstract="Wombat burrows from drones.")
+    vetoed = paper("2509.8", "Wombat-shaped cubes", abstract="A wombat puzzle.")
+    PaperTopic.objects.create(paper=vetoed, topic=topic, origin=PaperTopic.Origin.EDITOR_REMOVED)
+
+    url = reverse("admin:papers_topic_change", args=[topic.pk])
+    data = {"name": topic.name, "slug": topic.slug, "description": "", "keywords": '["wombat"]'}
+    with django_capture_on_commit_callbacks() as callbacks:
+        editor.post(url, {**data, "categories": "[]", "active": "on", "position": 0})
+    assert len(callbacks) == 1  # the background re-tag is queued after commit
+
+    from papers.ingestion.upsert import retag_recent
+
+    assert retag_recent(30) == 2
+    assert list(forgetting.topics.all()) == [topic]
+    assert PaperTopic.objects.get(paper=vetoed).origin == PaperTopic.Origin.EDITOR_REMOVED
+
+
+def test_the_re_tag_action_applies_current_topic_definitions(editor):
+    p = paper("2509.9", "Quokka herding at scale")
+    topic = Topic.objects.create(name="Marsupials", slug="marsupials", keywords=["quokka"])
+    act(editor, "retag", [p])
+    assert list(p.topics.all()) == [topic]
