@@ -28,7 +28,7 @@ def make_paper(topic: Topic | None = None, seen: datetime | None = None, **field
         "author_count": 4,
         "listed_on": seen.date(),
         "first_seen_at": seen,
-        "upvotes": 10 + n,
+        "upvotes": 10 + n % 30,  # below the "trending" reason threshold (50)
         "source": Paper.Source.HF,
         "code_url": "https://github.com/example/unlearning",
         "code_stars": 1234,

@@ -1,5 +1,7 @@
 """What readers and staff see: the digest email, view in browser, preview, admin and the command."""
 
+import email
+import email.policy
 import re
 from io import StringIO
 
@@ -89,6 +91,36 @@ def test_the_digest_shows_each_paper_with_its_details_and_reason():
         assert "https://papers.example.org/digest/" in part
     assert 'style="' in html
     assert "<style" not in html  # inline CSS only: many clients drop <style> blocks
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Über-efficient attention: “FlashMLA” for 百万-token contexts — déjà vu, Ωmega 🚀 " * 2,
+        "An all-ASCII title that is long enough to need folding across several header lines " * 2,
+    ],
+)
+def test_the_digest_as_mime_bytes_reads_back_exactly_as_built(title):
+    """What the SMTP backend and raw-MIME ESP APIs (Amazon SES) send: message().as_bytes()."""
+    topic = make_topic()
+    make_paper(topic, title=title.strip())
+    make_paper(topic, title=title.strip() + " (part two)", upvotes=1)
+    send_to(*(make_reader(topic) for _ in range(3)))
+    boundaries = set()
+    for message in mail.outbox:
+        raw = message.message().as_bytes(linesep="\r\n")
+        assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+        subject_lines = re.search(rb"\r\nSubject:(.*?)\r\n(?! )", raw, re.S).group().split(b"\r\n")
+        assert all(len(line) <= 78 for line in subject_lines)  # folded: RFC 5322 2.1.1
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed["Subject"].strip() == message.subject
+        assert parsed["List-Unsubscribe"].strip() == message.extra_headers["List-Unsubscribe"]
+        assert parsed.get_content_type() == "multipart/alternative"
+        plain, html = (part.get_content() for part in parsed.iter_parts())
+        assert plain.replace("\r\n", "\n") == message.body
+        assert html.replace("\r\n", "\n") == html_of(message)
+        boundaries.add(parsed.get_boundary())
+    assert len(boundaries) == len(mail.outbox) == 3
 
 
 def test_view_in_browser_shows_the_digest_as_mailed_and_rejects_bad_links(client):
