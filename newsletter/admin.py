@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
-from newsletter import admin_deliveries, admin_tracking  # noqa: F401
+from newsletter import admin_deliveries, admin_tracking, ratelimit  # noqa: F401
 from newsletter.models import ConsentRecord, Subscriber
 from newsletter.subscriptions import change_status, enqueue_email
 
@@ -72,12 +72,16 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the confirmation email (pending readers only)")
     def resend_confirmation(self, request, queryset):
-        pending = list(queryset.filter(status=Subscriber.Status.PENDING).values_list("pk", flat=True))
-        for subscriber_id in pending:
+        pending = queryset.filter(status=Subscriber.Status.PENDING).values_list("pk", "email")
+        # Staff clicks count against the same daily cap per address as the public forms.
+        queued = [pk for pk, email in pending if ratelimit.allow_email_to(email)]
+        for subscriber_id in queued:
             enqueue_email(subscriber_id, "confirm")
-        skipped = queryset.count() - len(pending)
+        skipped = queryset.count() - len(queued)
         self.message_user(
-            request, f"Queued {len(pending)} confirmation email(s); skipped {skipped} not pending."
+            request,
+            f"Queued {len(queued)} confirmation email(s); skipped {skipped} "
+            "not pending or already emailed the most allowed today.",
         )
 
     @admin.action(description="Export selected readers as CSV")

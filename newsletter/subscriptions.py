@@ -265,7 +265,15 @@ def preferences_of_objects(subscriber: Subscriber) -> dict[str, Any]:
 def export_data(subscriber: Subscriber) -> dict[str, Any]:
     """Everything stored about one reader, as JSON-able data ("Download my data")."""
     deliveries = subscriber.deliveries.order_by("issue_date").values(
-        "issue_date", "status", "paper_ids", "sent_at", "esp_message_id"
+        "issue_date",
+        "status",
+        "paper_ids",
+        "reasons",
+        "planned_at",
+        "sent_at",
+        "attempts",
+        "error",
+        "esp_message_id",
     )
     events = DeliveryEvent.objects.filter(subscriber=subscriber).order_by("occurred_at")
     return {
@@ -290,7 +298,15 @@ def export_data(subscriber: Subscriber) -> dict[str, Any]:
         ],
         "deliveries": list(deliveries),
         "email_events": [
-            {"type": event.event_type, "at": event.occurred_at, "description": event.description}
+            {
+                "type": event.event_type,
+                "at": event.occurred_at,
+                "esp": event.esp,
+                "message_id": event.message_id,
+                "reject_reason": event.reject_reason,
+                "description": event.description,
+                "raw": event.raw,  # as the ESP reported it, trimmed
+            }
             for event in events
         ],
     }

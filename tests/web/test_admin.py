@@ -1,8 +1,11 @@
 """The Subscriber admin: staff only, searchable, consent history read-only, bulk actions."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from newsletter import subscriptions
 from newsletter.models import ConsentRecord, Subscriber
@@ -41,6 +44,19 @@ def test_staff_search_by_email_and_filter_by_status_and_topic(staff_client):
     assert "bob@example.org" not in by_topic
 
 
+def test_staff_filter_by_frequency_and_confirmed_date(staff_client):
+    now = timezone.now()
+    make_subscriber("weekly@example.org", frequency=Subscriber.Frequency.WEEKLY, confirmed_at=now)
+    make_subscriber("old@example.org", confirmed_at=now - timedelta(days=40))
+    weekly = staff_client.get(CHANGELIST, {"frequency__exact": "weekly"}).content.decode()
+    assert "weekly@example.org" in weekly
+    assert "old@example.org" not in weekly
+    since = str(now - timedelta(days=7))  # as the filter's own "Past 7 days" link sends it
+    recent = staff_client.get(CHANGELIST, {"confirmed_at__gte": since}).content.decode()
+    assert "weekly@example.org" in recent
+    assert "old@example.org" not in recent
+
+
 def test_the_consent_history_is_shown_read_only(staff_client):
     reader = make_subscriber()
     subscriptions.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.8", "Firefox")
@@ -67,6 +83,20 @@ def test_resend_confirmation_only_queues_pending_readers(staff_client, django_ca
             follow=True,
         )
     assert queued_emails(callbacks) == [(pending.pk, "confirm")]
+
+
+def test_resend_confirmation_keeps_to_the_daily_email_cap(
+    staff_client, settings, django_capture_on_commit_callbacks
+):
+    settings.SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 2
+    pending = make_subscriber(status=Subscriber.Status.PENDING)
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(3):
+            response = staff_client.post(
+                CHANGELIST, {"action": "resend_confirmation", "_selected_action": [pending.pk]}, follow=True
+            )
+    assert queued_emails(callbacks) == [(pending.pk, "confirm")] * 2
+    assert "Queued 0 confirmation email(s); skipped 1" in response.content.decode()
 
 
 def test_export_csv(staff_client):

@@ -151,7 +151,23 @@ def test_a_pending_reader_can_unsubscribe_too(client):
 
 def test_download_my_data_contains_everything_including_consents(client, reader):
     subscriptions.record(reader, ConsentRecord.Action.CONFIRM, "192.0.2.5", "Firefox")
-    DigestDelivery.objects.create(subscriber=reader, issue_date=date(2026, 11, 24), paper_ids=[1, 2])
+    DigestDelivery.objects.create(
+        subscriber=reader,
+        issue_date=date(2026, 11, 24),
+        paper_ids=[1, 2],
+        reasons=[["matches your topic Tiny robots"], ["editor's pick"]],
+        status=DigestDelivery.Status.FAILED,
+        error="recipient refused",
+    )
+    DeliveryEvent.objects.create(
+        event_type="bounced",
+        esp="postmark",
+        message_id="m-1",
+        fingerprint="f-export",
+        subscriber=reader,
+        reject_reason="bounced",
+        raw={"Type": "HardBounce", "Email": "reader@example.org"},
+    )
     response = client.get(reverse("export", args=[subscriptions.make_token(reader.key, "manage")]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
@@ -161,7 +177,14 @@ def test_download_my_data_contains_everything_including_consents(client, reader)
     assert data["preferences"]["topics"] == ["tiny-robots"]
     assert data["consents"][0]["ip_address"] == "192.0.2.5"
     assert data["consents"][0]["action"] == "confirm"
-    assert data["deliveries"][0]["paper_ids"] == [1, 2]
+    [delivery] = data["deliveries"]
+    assert delivery["paper_ids"] == [1, 2]
+    assert delivery["reasons"][0] == ["matches your topic Tiny robots"]
+    assert (delivery["status"], delivery["error"]) == ("failed", "recipient refused")
+    [event] = data["email_events"]
+    assert (event["type"], event["esp"], event["message_id"]) == ("bounced", "postmark", "m-1")
+    assert event["reject_reason"] == "bounced"
+    assert event["raw"]["Type"] == "HardBounce"
 
 
 def test_delete_me_asks_first_then_erases_and_keeps_only_a_hash(client, reader):

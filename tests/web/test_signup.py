@@ -78,6 +78,25 @@ def test_the_confirmation_email_has_a_signed_link_that_confirms(client, mailoutb
     assert reader.consents.filter(action=ConsentRecord.Action.CONFIRM).count() == 1
 
 
+def test_the_confirmation_email_links_to_preferences_and_to_cancelling_the_sign_up(client, mailoutbox):
+    reader = make_subscriber("new@example.org", status=Subscriber.Status.PENDING)
+    subscriptions.send_subscription_email(reader.pk, "confirm")
+    [message] = mailoutbox
+    html = message.alternatives[0][0]
+    manage, unsubscribe = (
+        next(w for w in message.body.split() if w.startswith(f"https://papers.example.org/{kind}/"))
+        for kind in ("manage", "unsubscribe")
+    )
+    assert manage in html
+    assert unsubscribe in html
+    page = client.get(manage.removeprefix("https://papers.example.org")).content.decode()
+    assert "waiting for confirmation" in page
+    assert "new@example.org" in page
+    client.post(unsubscribe.removeprefix("https://papers.example.org"))
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.UNSUBSCRIBED
+
+
 def test_confirming_twice_is_harmless(client):
     reader = make_subscriber(status=Subscriber.Status.PENDING)
     path = subscriptions.path_for(reader, "confirm")
@@ -223,3 +242,40 @@ def topic_client():
     from django.test import Client
 
     return Client(enforce_csrf_checks=True)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (Subscriber.Status.PENDING, "confirm"),
+        (Subscriber.Status.ACTIVE, "already_subscribed"),
+        (Subscriber.Status.PAUSED, "already_subscribed"),
+        (Subscriber.Status.UNSUBSCRIBED, None),
+        (Subscriber.Status.SUPPRESSED, None),
+        (None, None),  # never subscribed
+    ],
+)
+def test_asking_for_a_new_link_sends_what_fits_the_state_and_answers_the_same(
+    client, django_capture_on_commit_callbacks, status, expected
+):
+    reader = make_subscriber("lost@example.org", status=status) if status else None
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("resend"), {"email": " Lost@Example.org "}, REMOTE_ADDR="203.0.113.8")
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert queued_emails(callbacks) == ([(reader.pk, expected)] if expected else [])
+    if reader:
+        before = reader.status
+        reader.refresh_from_db()
+        assert reader.status == before  # asking for a link changes nothing
+    else:
+        assert not Subscriber.objects.exists()
+
+
+def test_the_new_link_form_answers_the_same_body_whoever_asks(client):
+    make_subscriber("known@example.org")
+    known = client.post(reverse("resend"), {"email": "known@example.org"}, REMOTE_ADDR="203.0.113.9")
+    unknown = client.post(reverse("resend"), {"email": "unknown@example.org"}, REMOTE_ADDR="203.0.113.9")
+    assert known.content.decode().replace("known@", "X@") == unknown.content.decode().replace(
+        "unknown@", "X@"
+    )

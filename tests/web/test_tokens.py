@@ -48,6 +48,9 @@ def test_tampered_truncated_and_garbage_tokens_get_the_same_page(client, reader,
         ("unsubscribe", "manage"),
         ("manage", "confirm"),
         ("digest", "unsubscribe"),
+        ("unsubscribe", "erase"),
+        ("confirm", "erase"),
+        ("digest", "erase"),
     ],
 )
 def test_a_token_for_one_purpose_opens_no_other(client, reader, purpose, url_name):
@@ -56,6 +59,13 @@ def test_a_token_for_one_purpose_opens_no_other(client, reader, purpose, url_nam
     assert_bad_link(client.post(reverse(url_name, args=[token])))
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.PENDING
+
+
+@pytest.mark.parametrize("purpose", ["unsubscribe", "confirm", "digest"])
+def test_only_a_manage_link_downloads_the_data(client, reader, purpose):
+    response = client.get(reverse("export", args=[make_token(reader.key, purpose)]))
+    assert_bad_link(response)
+    assert reader.email not in response.content.decode()
 
 
 def test_a_confirmation_link_expires_after_seven_days(client, reader):
