@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("papers.urls")),
     path("", include("newsletter.urls")),
 ]
+
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.page_not_found"

@@ -111,6 +111,8 @@ def confirm(request, subscriber: Subscriber, token: str):
 @require_http_methods(["GET", "POST"])
 @with_subscriber("manage")
 def manage(request, subscriber: Subscriber, token: str):
+    if request.method == "POST" and oversized(request):
+        return render(request, "newsletter/too_large.html", status=413)
     context = {
         "subscriber": subscriber,
         "token": token,

@@ -93,6 +93,15 @@ def test_an_unknown_action_is_refused(client, reader):
     assert client.post(manage_url(reader), {"action": "explode"}).status_code == 400
 
 
+def test_an_oversized_preferences_form_is_refused_with_a_message_and_nothing_saved(client, reader):
+    response = client.post(manage_url(reader), prefs([], interests="x" * 40_000))
+    assert response.status_code == 413
+    assert "Nothing was saved" in response.content.decode()
+    reader.refresh_from_db()
+    assert reader.interests == ""
+    assert reader.topics.count() == 1
+
+
 def test_pause_and_resume(client, reader):
     page = client.post(manage_url(reader), {"action": "pause"}).content.decode()
     assert "Paused: we won’t email you until you resume." in page

@@ -210,3 +210,24 @@ def test_topic_pages_list_their_papers_and_inactive_topics_are_gone(client):
     retired = make_topic("Retired", slug="retired", active=False)
     assert client.get(retired.get_absolute_url()).status_code == 404
     assert "Tiny robots" in client.get(reverse("topics")).content.decode()
+
+
+def test_unknown_pages_and_unreadable_requests_get_the_site_s_own_error_pages(client, settings):
+    settings.DEBUG = False
+    missing = client.get("/no/such/page/")
+    assert missing.status_code == 404
+    assert "Nothing here" in missing.content.decode()
+    assert 'href="/subscribe/"' in missing.content.decode()  # the site's layout and links
+    # Past Django's own limit on a form's size, before any view runs.
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    refused = client.post("/subscribe/", {f"f{n}": "x" for n in range(10)})
+    assert refused.status_code == 400
+    assert "nothing was saved" in refused.content.decode()
+
+
+def test_a_server_error_page_needs_neither_the_database_nor_a_request():
+    from django.template.loader import render_to_string
+
+    page = render_to_string("500.html")
+    assert "Something went wrong" in page
+    assert 'href="/"' in page
