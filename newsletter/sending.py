@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from newsletter import digests
+from newsletter import digests, tracking
 from newsletter.models import DigestDelivery, Subscriber
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,9 @@ def record(results: Sequence[Result], attempts: dict[int, int], now: datetime) -
         sent_at = now if status in (Status.SENT, Status.UNKNOWN) else None
         rows.append((r.delivery_id, status, error, r.message_id, sent_at, r.paper_ids, r.reasons))
     write_outcomes(rows, now)
+    unknown = [r.delivery_id for r in results if r.status == Status.UNKNOWN]
+    if unknown:
+        tracking.confirm_unknown(unknown)
     if retry:
         delay = retry_delay(max(attempts[pk] for pk in retry))
         log.info("digest: %d deliveries will be retried in %.0fs", len(retry), delay)
@@ -257,7 +260,8 @@ def requeue(delivery_ids: Sequence[int], statuses: Sequence[str] = (Status.FAILE
 def tick(now: datetime | None = None) -> list[int]:
     """The scheduled entry point: plan due readers, fan out, and look after stuck rows."""
     now = now or timezone.now()
-    digests.mark_abandoned(now)
+    if digests.mark_abandoned(now):
+        tracking.confirm_unknown()
     due, planned = digests.due_readers(now), []
     # Committed and enqueued slice by slice, so workers send while planning goes on.
     size = settings.DIGEST_CHUNK_SIZE * 10

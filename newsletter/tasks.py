@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter import sending
+from newsletter import sending, tracking
 from newsletter.models import Heartbeat
 
 
@@ -15,11 +15,11 @@ def heartbeat(name: str = "beat") -> None:
 
 @shared_task
 def tracking_housekeeping() -> None:
-    """Hourly: link early ESP events to their digests, drop old anonymous open/click rows."""
-    from newsletter import tracking
-
+    """Hourly: link early ESP events to their digests, confirm 'unknown' digests the ESP
+    delivered, drop old anonymous open/click rows."""
     now = timezone.now()
     tracking.link_orphans(now)
+    tracking.confirm_unknown()
     tracking.prune_engagement(now)
 
 

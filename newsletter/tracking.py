@@ -14,12 +14,13 @@ exception that escapes is a database error: Anymail answers 500 and the ESP retr
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
@@ -274,14 +275,34 @@ def set_status(subscriber_id: int, status: str, only=None, exclude=None, **field
     return readers.update(status=status, status_changed_at=timezone.now(), **fields) == 1
 
 
-def mark_delivered(delivery: DigestDelivery, message_id: str, when: datetime) -> None:
+def mark_delivered(delivery: DigestDelivery, message_id: str, when: datetime) -> bool:
     """The ESP delivered a digest whose send result we never learnt: it was sent after all."""
-    DigestDelivery.objects.filter(pk=delivery.pk, status=DigestDelivery.Status.UNKNOWN).update(
-        status=DigestDelivery.Status.SENT,
-        sent_at=Coalesce(F("sent_at"), Value(when)),
-        # Lets later events (and staff) find the digest by the ESP's id too.
-        esp_message_id=Case(When(esp_message_id="", then=Value(message_id)), default=F("esp_message_id")),
+    return (
+        DigestDelivery.objects.filter(pk=delivery.pk, status=DigestDelivery.Status.UNKNOWN).update(
+            status=DigestDelivery.Status.SENT,
+            sent_at=Coalesce(F("sent_at"), Value(when)),
+            # Lets later events (and staff) find the digest by the ESP's id too.
+            esp_message_id=Case(When(esp_message_id="", then=Value(message_id)), default=F("esp_message_id")),
+        )
+        == 1
     )
+
+
+def confirm_unknown(delivery_ids: Sequence[int] | None = None) -> int:
+    """Move 'unknown' digests the ESP has reported delivered to 'sent'. The report can come while
+    the row is still 'sending' (linked, nothing to confirm yet) and the send only then time out or
+    lose its worker; the sender and the sweeps call this whenever rows become 'unknown'."""
+    delivered = DeliveryEvent.objects.filter(delivery=OuterRef("pk"), kind=Kind.DELIVERED)
+    rows = DigestDelivery.objects.filter(status=DigestDelivery.Status.UNKNOWN).filter(Exists(delivered))
+    if delivery_ids is not None:
+        rows = rows.filter(pk__in=delivery_ids)
+    confirmed = 0
+    for delivery in rows:
+        event = delivery.events.filter(kind=Kind.DELIVERED).order_by("occurred_at").first()
+        confirmed += mark_delivered(delivery, event.message_id, event.occurred_at)
+    if confirmed:
+        log.info("%d 'unknown' digests were confirmed delivered by the ESP", confirmed)
+    return confirmed
 
 
 def count_engagement(event_type: str, when: datetime) -> None:
@@ -290,10 +311,9 @@ def count_engagement(event_type: str, when: datetime) -> None:
 
 
 def link_events(delivery_id: int) -> int:
-    """Attach events that arrived before the sender stored this digest's ESP message id.
-
-    The sender calls this right after saving esp_message_id; a `delivered` among them
-    confirms an `unknown` digest. Returns how many events were attached."""
+    """Attach events that arrived before the sender stored this digest's ESP message id and
+    named no delivery id (ESPs that do not echo metadata); a `delivered` among them confirms an
+    `unknown` digest. Returns how many events were attached."""
     delivery = DigestDelivery.objects.filter(pk=delivery_id).exclude(esp_message_id="").first()
     if delivery is None:
         return 0

@@ -183,6 +183,20 @@ def test_a_timeout_after_the_esp_got_the_message_is_unknown_and_never_resent(set
     assert len(list(settings.OUTBOX_DIR.glob("*.eml"))) == 1
 
 
+def test_a_timed_out_digest_the_esp_reported_delivered_meanwhile_is_sent_not_unknown(settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.backends.DeliveredThenTimeoutBackend"
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    sending.send_chunk(plan(reader))
+    row = DigestDelivery.objects.get()
+    assert row.status == "sent"
+    assert row.esp_message_id == "esp-early"
+    assert row.events.get().event_type == "delivered"
+    assert len(list(settings.OUTBOX_DIR.glob("*.eml"))) == 1
+
+
 def requests_error(kind, cause=None):
     """An error the way Anymail raises one from requests: a subclass of both."""
     error = type("AnymailRequestsAPIError", (AnymailAPIError, kind), {})("Error posting to the ESP")

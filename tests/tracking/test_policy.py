@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.utils import timezone
 
-from newsletter import tracking
+from newsletter import sending, tasks, tracking
 from newsletter.models import (
     ConsentRecord,
     DeliveryEvent,
@@ -282,6 +283,34 @@ def test_delivered_leaves_a_digest_the_sender_still_owns_alone(status):
     delivery.refresh_from_db()
     assert delivery.status == status
     assert DeliveryEvent.objects.get().delivery == delivery
+
+
+@pytest.mark.django_db
+def test_a_delivered_report_that_came_during_the_send_confirms_the_digest_once_it_is_abandoned(settings):
+    reader = make_reader()
+    claimed = timezone.now() - dt.timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT + 60)
+    delivery = make_delivery(reader, status=DigestDelivery.Status.SENDING, claimed_at=claimed)
+    fire("delivered", reader.email, message_id="esp-9", metadata={"delivery_id": str(delivery.pk)})
+    delivery.refresh_from_db()
+    assert delivery.status == DigestDelivery.Status.SENDING  # the worker may still be on it
+    sending.tick()  # the sweep: the worker is gone, so the row would become 'unknown'
+    delivery.refresh_from_db()
+    assert delivery.status == DigestDelivery.Status.SENT
+    assert delivery.esp_message_id == "esp-9"
+
+
+@pytest.mark.django_db
+def test_hourly_housekeeping_confirms_unknown_digests_with_a_delivered_report():
+    reader = make_reader()
+    delivery = make_delivery(reader, status=DigestDelivery.Status.SENDING)
+    other = make_delivery(make_reader(), status=DigestDelivery.Status.UNKNOWN)
+    fire("delivered", reader.email, message_id="esp-10", metadata={"delivery_id": str(delivery.pk)})
+    DigestDelivery.objects.filter(pk=delivery.pk).update(status=DigestDelivery.Status.UNKNOWN)
+    tasks.tracking_housekeeping()
+    delivery.refresh_from_db()
+    other.refresh_from_db()
+    assert delivery.status == DigestDelivery.Status.SENT
+    assert other.status == DigestDelivery.Status.UNKNOWN  # no report: stays for an operator
 
 
 @pytest.mark.django_db
