@@ -1,4 +1,4 @@
-"""System checks that warn about configuration that is fine for development but not production."""
+"""System checks for configuration that is fine for development but not for production."""
 
 import re
 
@@ -56,8 +56,11 @@ def check_webhook_security(app_configs, **kwargs):
     warnings = []
     if not anymail.get("WEBHOOK_SECRET"):
         warnings.append(
+            # A warning, not an error: the middleware already refuses the webhooks, and an error
+            # would also stop `migrate` on a first deploy.
             Warning(
-                "ANYMAIL_WEBHOOK_SECRET is not set: anyone can post bounces and complaints to /anymail/.",
+                "ANYMAIL_WEBHOOK_SECRET is not set: tracking webhooks are refused (503), so bounces "
+                "and complaints are not recorded.",
                 hint="Set ANYMAIL_WEBHOOK_SECRET to a random 'user:password' and put it in the webhook "
                 "URLs at your ESP (see README, 'Delivery tracking').",
                 id="paperboy.W004",

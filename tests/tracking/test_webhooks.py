@@ -159,6 +159,25 @@ def test_a_webhook_without_basic_auth_is_refused_and_writes_nothing(client, esp)
     assert nothing_written()
 
 
+@pytest.mark.parametrize("esp", ["postmark", "mailgun", "sendgrid", "ses"])
+def test_in_production_webhooks_are_refused_until_a_secret_is_set(client, settings, esp):
+    settings.DEBUG = False
+    settings.ANYMAIL = {k: v for k, v in settings.ANYMAIL.items() if k != "WEBHOOK_SECRET"}
+    reader = make_reader()
+    fixture = {
+        "postmark": "postmark_hard_bounce",
+        "mailgun": "mailgun_failed_permanent",
+        "sendgrid": "sendgrid_bounce",
+        "ses": "ses_bounce_permanent",
+    }[esp]
+    response = POSTERS[esp](client, payload(fixture, reader.email, "esp-1"), secret=None)
+    assert response.status_code == 503  # the ESP retries until the operator sets the secret
+    assert "ANYMAIL_WEBHOOK_SECRET" in response.content.decode()
+    reader.refresh_from_db()
+    assert reader.status == Status.ACTIVE
+    assert nothing_written()
+
+
 def test_amazon_sns_is_asked_for_basic_auth_before_anything_is_read(client):
     reader = make_reader()
     response = post_ses(client, payload("ses_complaint", reader.email, "esp-1"), secret=None)
