@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client
 
 from newsletter.models import DeliveryEvent, DigestDelivery, Subscriber, Suppression, email_hash
@@ -215,3 +216,33 @@ def test_a_sendgrid_webhook_with_a_bad_or_missing_signature_is_refused_and_write
     }
     assert post_sendgrid(client, body, headers=replayed_with_other_timestamp).status_code == 400
     assert nothing_written()
+
+
+# --- Failing only when we cannot store the event -------------------------------------------------
+
+
+def test_with_the_database_down_the_webhook_fails_so_the_esp_retries_and_the_retry_lands_once():
+    reader = make_reader()
+    body = payload("postmark_hard_bounce", reader.email, "esp-1")
+
+    def database_down(execute, sql, params, many, context):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    with connection.execute_wrapper(database_down):
+        failed = post_postmark(Client(raise_request_exception=False), body)
+    assert failed.status_code == 500
+    assert nothing_written()
+
+    for _ in range(2):  # the ESP's retries
+        assert post_postmark(Client(), body).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Status.SUPPRESSED
+    assert DeliveryEvent.objects.count() == 1
+
+
+def test_an_event_about_a_message_we_never_sent_is_stored_and_answered_200(client):
+    body = payload("postmark_hard_bounce", "stranger@example.net", "esp-never-ours")
+    assert post_postmark(client, body).status_code == 200
+    event = DeliveryEvent.objects.get()
+    assert (event.delivery, event.subscriber, event.message_id) == (None, None, "esp-never-ours")
+    assert not Subscriber.objects.exists()
