@@ -85,6 +85,7 @@ def test_the_digest_shows_each_paper_with_its_details_and_reason():
         assert "AI at Meta" in part
         assert "Ada Lovelace, Alan Turing, Grace Hopper et al." in part
         assert "180 upvotes" in part
+        assert top.listed_on.strftime("%b %-d, %Y") in part  # the paper's date
         assert "We study machine unlearning" in part
         assert "https://github.com/example/unlearning" in part
         assert "matches your topic Machine unlearning" in part
@@ -153,6 +154,8 @@ def test_staff_preview_the_next_digest_with_scores_and_reasons_and_can_mail_it_t
     assert page.status_code == 200
     assert "Forgetting on demand" in page.text
     assert "matches your topic Machine unlearning" in page.text
+    [score] = re.findall(r"<td>Forgetting on demand</td><td>([\d.]+)</td>", page.text)
+    assert float(score) > 0
 
     staff_client.post(f"/staff/digests/{reader.pk}/test/")
     [message] = mail.outbox

@@ -27,3 +27,8 @@ def test_matching_beats_the_keyword_baseline_clearly(figures, kind):
 def test_fine_topic_readers_mostly_get_their_papers(figures):
     assert figures["fine_phrase"]["reader_days"] >= 20
     assert figures["fine_phrase"]["ours"]["p_at_10"] >= 0.6
+
+
+def test_category_readers_get_a_fair_share_of_their_field(figures):
+    assert figures["category_phrase"]["reader_days"] >= 100
+    assert figures["category_phrase"]["ours"]["p_at_10"] >= 0.25

@@ -1,6 +1,7 @@
 """The staff sending dashboard, a reader's delivery history, and the tracking admin."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -48,6 +49,14 @@ def test_a_heartbeat_older_than_three_minutes_means_not_running():
 # --- Pages ------------------------------------------------------------------------------------
 
 
+def table_rows(page: str) -> list[list[str]]:
+    """The text of each table row's cells, as a reader of the page sees them."""
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    ]
+
+
 @pytest.fixture
 def staff(client):
     user = User.objects.create_user("editor", password="pw", is_staff=True, is_superuser=True)
@@ -71,11 +80,18 @@ def test_the_dashboard_shows_readers_digests_and_rates_with_a_complaint_warning(
     for day, status in [(24, Sent.SENT), (24, Sent.FAILED), (23, Sent.UNKNOWN), (23, Sent.SKIPPED)]:
         DigestDelivery.objects.create(issue_date=dt.date(2026, 11, day), status=status)
     fire("complained", readers[0].email)
+    fire("bounced", readers[1].email)
+    fire("bounced", readers[2].email, timestamp=NOW - dt.timedelta(days=10))  # in the 30-day window only
     page = staff.get("/staff/sending/").content.decode()
-    assert '<td>Subscribed</td><td class="num">1</td>' in page  # one of two active readers complained
-    assert '<td>Suppressed (bounced or complained)</td><td class="num">1</td>' in page
-    assert "Tue 2026-11-24" in page
-    assert "Mon 2026-11-23" in page
+    assert '<td>Subscribed</td><td class="num">0</td>' in page  # both active readers are gone
+    assert '<td>Suppressed (bounced or complained)</td><td class="num">3</td>' in page
+    rows = table_rows(page)
+    # Day, sent, failed, unknown, skipped, pending
+    assert ["Tue 2026-11-24", "1", "1", "0", "0", "0"] in rows
+    assert ["Mon 2026-11-23", "0", "0", "1", "1", "0"] in rows
+    # Window, digests sent ('unknown' counts: the ESP may have it), bounces, rate, complaints, rate
+    assert ["Last 7 days", "2", "1", "50.00%", "1", "50.000%"] in rows
+    assert ["Last 30 days", "2", "2", "100.00%", "1", "50.000%"] in rows
     assert "above 0.1%" in page  # 1 complaint over 2 digests sent
     assert f"reader {readers[0].pk}" in page
 
