@@ -15,8 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env")
+# Values from a .env file fill in what the real environment does not set. PAPERBOY_ENV_FILE names
+# another file; set it empty to read none.
+ENV_FILE = os.environ.get("PAPERBOY_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    env.read_env(ENV_FILE)
 
 # Everything the embedded default writes (database, broker, outbox) lives here.
 VAR_DIR = Path(env("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -239,6 +242,9 @@ else:
     EMAIL_BACKEND = "newsletter.backends.OutboxBackend"
 OUTBOX_DIR = Path(env("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Postmark wants bulk mail such as digests in a Broadcast message stream, apart from transactional
+# mail (confirmations): https://postmarkapp.com/support/article/1207-how-to-create-and-send-through-message-streams
+POSTMARK_DIGEST_STREAM = env("POSTMARK_DIGEST_STREAM", default="")
 
 # --- Delivery tracking (newsletter/tracking.py) ------------------------------------------------
 # https://anymail.dev/en/stable/sending/tracking/ — ESP webhooks post to /anymail/<esp>/tracking/,

@@ -57,6 +57,7 @@ def test_the_outbox_is_unavailable_when_debug_is_off(client, outbox_dir):
     with override_settings(DEBUG=False):
         assert client.get("/dev/outbox/").status_code == 404
         assert client.get(f"/dev/outbox/{name}/").status_code == 404
+        assert client.get(f"/dev/outbox/{name}/html").status_code == 404
 
 
 def test_the_outbox_refuses_paths_outside_its_folder(client, outbox_dir):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
@@ -23,18 +24,37 @@ print(json.dumps({
 }))
 """
 
+CELERY_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+from config.celery_app import app
+from papers.tasks import RETRY
+c = app.conf
+print(json.dumps({
+    "acks_late": c.task_acks_late, "reject_on_worker_lost": c.task_reject_on_worker_lost,
+    "prefetch": c.worker_prefetch_multiplier, "serializer": c.task_serializer,
+    "accept": list(c.accept_content), "timezone": c.timezone, "utc": c.enable_utc,
+    "soft_limit": c.task_soft_time_limit, "hard_limit": c.task_time_limit,
+    "visibility": (c.broker_transport_options or {}).get("visibility_timeout"),
+    "longest_wait": max(s.DIGEST_RETRY_MAX_SECONDS, RETRY["retry_backoff_max"]),
+    "beat": c.beat_scheduler,
+}))
+"""
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    # Only the basics of the parent environment: the defaults must not lean on anything else.
+
+def load_settings(probe: str = PROBE, **env: str) -> subprocess.CompletedProcess:
+    # Only the basics of the parent environment, and no .env file unless a test names one: the
+    # defaults must not lean on anything else.
     clean = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    clean.update(DJANGO_SETTINGS_MODULE="config.settings", **env)
+    clean.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PAPERBOY_ENV_FILE": "", **env})
     return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
     )
 
 
-def settings_from(**env: str) -> dict:
-    result = load_settings(**env)
+def settings_from(probe: str = PROBE, **env: str) -> dict:
+    result = load_settings(probe, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -68,6 +88,47 @@ def test_it_honours_service_urls_and_site_settings():
     assert s["from"] == "Papers <news@papers.example.org>"
     assert s["postal"] == "Lab, 2 Road, Town"
     assert s["outbox"] == "/tmp/elsewhere"
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_leaves_unset(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SITE_URL=https://from-file.example.org\nDEFAULT_FROM_EMAIL=File <f@example.net>\n")
+    s = settings_from(PAPERBOY_ENV_FILE=str(dotenv), DEFAULT_FROM_EMAIL="Env <e@example.net>")
+    assert s["site_url"] == "https://from-file.example.org"
+    assert s["from"] == "Env <e@example.net>"  # the real environment wins
+
+
+def test_make_test_names_the_database_and_broker_from_the_environment_or_the_dotenv_file(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DATABASE_URL=postgres://u:secret@db.internal:5433/papers\n")
+    clean = {"PATH": os.environ["PATH"], "PAPERBOY_ENV_FILE": str(dotenv)}
+
+    def first_line(**env: str) -> str:
+        return subprocess.run(
+            [ROOT / "bin" / "describe-env"], env={**clean, **env}, capture_output=True, text=True, check=True
+        ).stdout
+
+    line = first_line()
+    assert "database: postgres://db.internal:5433/papers" in line
+    assert "secret" not in line
+    assert "broker: filesystem" in line
+    line = first_line(DATABASE_URL="sqlite:////tmp/x.sqlite3", REDIS_URL="redis://:pw@cache:6379/1")
+    assert "database: sqlite:////tmp/x.sqlite3" in line
+    assert "broker: redis://cache:6379/1" in line
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://cache.internal:6379/2"])
+def test_celery_is_set_up_so_tasks_survive_a_lost_worker_and_are_never_handed_out_twice(redis_url):
+    c = settings_from(CELERY_PROBE, **({"REDIS_URL": redis_url} if redis_url else {}))
+    assert (c["acks_late"], c["reject_on_worker_lost"], c["prefetch"]) == (True, True, 1)
+    assert (c["serializer"], c["accept"]) == ("json", ["json"])
+    assert (c["timezone"], c["utc"]) == ("UTC", True)
+    assert 0 < c["soft_limit"] < c["hard_limit"]
+    assert c["beat"] == "django_celery_beat.schedulers:DatabaseScheduler"
+    if redis_url:
+        # Redis hands an unacknowledged task to another worker after this long.
+        assert c["visibility"] > c["longest_wait"]
+        assert c["visibility"] > c["hard_limit"]
 
 
 def test_it_sends_through_the_esp_named_by_anymail_esp():
@@ -116,3 +177,14 @@ def test_checks_warn_about_development_config_in_production():
 )
 def test_checks_are_quiet_for_a_production_config():
     assert not {"paperboy.W001", "paperboy.W002", "paperboy.W003"} & warning_ids()
+
+
+@override_settings(
+    DEBUG=False, EMAIL_BACKEND="anymail.backends.postmark.EmailBackend", POSTMARK_DIGEST_STREAM=""
+)
+def test_checks_warn_when_postmark_would_send_digests_through_the_transactional_stream():
+    assert "paperboy.W006" in warning_ids()
+    with override_settings(POSTMARK_DIGEST_STREAM="broadcast"):
+        assert "paperboy.W006" not in warning_ids()
+    with override_settings(EMAIL_BACKEND="anymail.backends.mailgun.EmailBackend"):
+        assert "paperboy.W006" not in warning_ids()
