@@ -36,6 +36,19 @@ def check_production_config(app_configs, **kwargs):
                 id="paperboy.W002",
             )
         )
+    if (
+        settings.EMAIL_BACKEND.startswith("anymail.backends.postmark.")
+        and not settings.POSTMARK_DIGEST_STREAM
+    ):
+        warnings.append(
+            Warning(
+                "POSTMARK_DIGEST_STREAM is not set: digests would go out through Postmark's "
+                "transactional stream, which is not for bulk mail.",
+                hint="Create a Broadcast message stream in Postmark and set POSTMARK_DIGEST_STREAM "
+                "to its id (e.g. 'broadcast').",
+                id="paperboy.W006",
+            )
+        )
     if PLACEHOLDER_DOMAIN.search(settings.DEFAULT_FROM_EMAIL):
         warnings.append(
             Warning(

@@ -1,11 +1,13 @@
 """The one email builder: every message is templates/emails/<name>.subject.txt, .txt and .html."""
 
 import base64
+import functools
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
+from anymail.backends.postmark import EmailBackend as PostmarkBackend
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.mail import EmailMultiAlternatives
@@ -14,6 +16,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape
+from django.utils.module_loading import import_string
 
 from newsletter.tokens import make_token
 
@@ -206,7 +209,18 @@ class DigestRenderer:
         message.attach_alternative(html, "text/html")
         message.tags = ["digest"] if delivery_id else ["digest-test"]
         message.metadata = {"delivery_id": str(delivery_id)} if delivery_id else {}
+        extra = digest_esp_extra(settings.EMAIL_BACKEND, settings.POSTMARK_DIGEST_STREAM)
+        if extra:
+            message.esp_extra = extra
         return message
+
+
+@functools.cache
+def digest_esp_extra(backend: str, postmark_stream: str) -> dict[str, str]:
+    """ESP-specific send parameters for digests: Postmark's Broadcast message stream."""
+    if postmark_stream and issubclass(import_string(backend), PostmarkBackend):
+        return {"MessageStream": postmark_stream}
+    return {}
 
 
 def reason(pick) -> str:

@@ -8,11 +8,14 @@ OUTBOX_DIR, like the development outbox):
 - FLAKY_DELAY: seconds each message takes, to give a test time to kill the worker mid-run.
 """
 
+import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 import requests
+from anymail.backends.postmark import EmailBackend as PostmarkBackend
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from anymail.signals import AnymailTrackingEvent, tracking
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
@@ -96,3 +99,20 @@ class DeliveredThenTimeoutBackend(TimeoutAfterSendBackend):
             )
             tracking.send(sender=PostmarkTrackingWebhookView, event=event, esp_name="Postmark")
         super().after_send(message, recipient)
+
+
+class PostmarkPayloadBackend(PostmarkBackend):
+    """Anymail's Postmark backend up to the HTTP call: each request body is kept in `payloads`
+    and answered the way Postmark answers a successful send."""
+
+    payloads: list[dict] = []
+
+    def post_to_esp(self, payload, message) -> requests.Response:
+        body = json.loads(payload.serialize_data())
+        PostmarkPayloadBackend.payloads.append(body)
+        response = requests.Response()
+        response.status_code, response.encoding = 200, "utf-8"
+        response._content = json.dumps(
+            {"To": body["To"], "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"}
+        ).encode()
+        return response

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from newsletter import digests, sending
+from newsletter import digests, sending, subscriptions
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import read_token
+from tests.backends import PostmarkPayloadBackend
 from tests.digest.builders import make_paper, make_reader, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +123,28 @@ def test_the_digest_as_mime_bytes_reads_back_exactly_as_built(title):
         assert html.replace("\r\n", "\n") == html_of(message)
         boundaries.add(parsed.get_boundary())
     assert len(boundaries) == len(mail.outbox) == 3
+
+
+def test_with_postmark_digests_go_through_the_broadcast_stream_and_confirmations_do_not(settings):
+    settings.EMAIL_BACKEND = "tests.backends.PostmarkPayloadBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "server-token"}
+    settings.POSTMARK_DIGEST_STREAM = "broadcast"
+    PostmarkPayloadBackend.payloads.clear()
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    [delivery_id] = send_to(reader)
+    assert DigestDelivery.objects.get(pk=delivery_id).status == "sent"
+    pending = make_reader(status=Subscriber.Status.PENDING)
+    subscriptions.send_subscription_email(pending.pk, "confirm")
+    digest, confirmation = PostmarkPayloadBackend.payloads
+    assert (digest["To"], digest["MessageStream"]) == (reader.email, "broadcast")
+    assert confirmation["To"] == pending.email
+    assert "MessageStream" not in confirmation  # Postmark's default, transactional stream
+
+    settings.POSTMARK_DIGEST_STREAM = ""
+    send_to(make_reader(topic))
+    assert "MessageStream" not in PostmarkPayloadBackend.payloads[-1]
 
 
 def test_view_in_browser_shows_the_digest_as_mailed_and_rejects_bad_links(client):
