@@ -7,7 +7,7 @@ that know how many authors a paper has but not their names.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from papers.ingestion.records import (
     PaperRecord,
     SourceError,
     canonical_id,
+    checked,
     clean_text,
     code_url_in_text,
     normalise_code_url,
@@ -71,6 +72,8 @@ def load_json(body: bytes, where: str):
         raise SourceError(
             f"{where}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise SourceError(f"{where}: JSON nested too deeply") from None
 
 
 def parse_items(data, where: str, source: str, listed_on: date | None = None) -> list[PaperRecord]:
@@ -90,7 +93,7 @@ def parse_item(item, where: str, source: str, listed_on: date | None) -> PaperRe
     listed_at = outer.date("publishedAt")
     abstract = clean_text(paper.get("summary", str, required=True))
     github = paper.get("githubRepo", str)
-    return PaperRecord(
+    record = PaperRecord(
         paper_id=paper_id,
         id_kind=id_kind,
         version=version,
@@ -112,6 +115,7 @@ def parse_item(item, where: str, source: str, listed_on: date | None) -> PaperRe
         keywords=[str(k) for k in paper.get("ai_keywords", list) or []] or None,
         withdrawn="withdrawnAt" in paper.obj,
     )
+    return checked(record, where)
 
 
 def parse_authors(paper: Fields) -> dict:
@@ -170,3 +174,16 @@ def import_hf(
     """Import one day, week or month: params is {"date": "2025-09-30"} (or "week"/"month")."""
     records = fetch_items(http or client(), params)
     return upsert_records(records, progress=progress)
+
+
+MAX_REFRESH_DAYS = 31
+
+
+def refresh_papers(paper_pks: Sequence[int], http: HttpClient | None = None) -> ImportResult:
+    """Re-read the Hugging Face days these papers were listed on: upvotes, comments and code
+    links keep moving after listing. Papers that did not come from Hugging Face are left out."""
+    papers = Paper.objects.filter(pk__in=paper_pks, source=Paper.Source.HF)
+    days = sorted(set(papers.values_list("listed_on", flat=True)), reverse=True)[:MAX_REFRESH_DAYS]
+    http = http or client()
+    records = [record for day in days for record in fetch_items(http, {"date": day.isoformat()})]
+    return upsert_records(records) if records else ImportResult()

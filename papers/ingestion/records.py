@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from papers.models import Paper
+from papers.models import Organization, Paper
 
 # Ids that are not arXiv ids and were made up by us from the title carry this prefix.
 DERIVED_PREFIX = "derived-"
@@ -122,3 +122,40 @@ def parse_datetime(value: str) -> datetime:
     text = value.strip().replace("Z", "+00:00")
     parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --- What the catalogue can store -----------------------------------------------------------------
+
+TEXT_FIELDS = ("paper_id", "title", "source_raw_id", "code_url", "project_url", "thumbnail_url")
+COUNT_FIELDS = ("version", "author_count", "upvotes", "comment_count", "code_stars")
+LINK_FIELDS = ("project_url", "thumbnail_url")
+
+
+def field_limit(model, name: str) -> int:
+    """max_length of a text field, or the largest value of a positive integer field."""
+    model_field = model._meta.get_field(name)
+    if model_field.max_length:
+        return model_field.max_length
+    return 32767 if model_field.get_internal_type() == "PositiveSmallIntegerField" else 2**31 - 1
+
+
+def checked(record: PaperRecord, where: str) -> PaperRecord:
+    """Refuse values the catalogue cannot store, naming the field, so a bad batch fails with one
+    line instead of a database error; links that are not web links are dropped (never shown)."""
+    for name in TEXT_FIELDS:
+        value, limit = getattr(record, name), field_limit(Paper, name)
+        if value and len(value) > limit:
+            raise SourceError(f"{where}: {name} is longer than {limit} characters")
+    for name in COUNT_FIELDS:
+        value, limit = getattr(record, name), field_limit(Paper, name)
+        if value is not None and not 0 <= value <= limit:
+            raise SourceError(f"{where}: {name} must be between 0 and {limit}, got {value}")
+    org = record.organization
+    for name in ("name", "display_name") if org else ():
+        if len(getattr(org, name)) > (limit := field_limit(Organization, name)):
+            raise SourceError(f"{where}: organization {name} is longer than {limit} characters")
+    for name in LINK_FIELDS:
+        value = getattr(record, name)
+        if value and not value.startswith(("https://", "http://")):
+            setattr(record, name, None)
+    return record

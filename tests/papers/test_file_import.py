@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from newsletter.models import Subscriber
-from papers.models import Paper
+from papers.models import Organization, Paper
 from tests.papers.server import FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,8 @@ def test_the_demo_file_loads_52_papers_with_derived_ids_and_code_links():
     assert amft.upvotes == 2
     truth = Paper.objects.get(title__startswith="TruthRL")
     assert truth.organization.display_name == "AI at Meta"
+    displayed = set(Organization.objects.values_list("display_name", flat=True))
+    assert displayed == {"AI at Meta", "Leibnitz Lab", "Tencent", "Tsinghua University"}
     assert Paper.objects.filter(topics__isnull=False).distinct().count() > 40
 
 
@@ -101,6 +103,28 @@ def demo_items():
         ),
         (lambda items: "<!DOCTYPE html><html><body>Error</body></html>", r": line 1 column 1: invalid JSON"),
         (lambda items: {"papers": items}, r"expected a JSON array of papers, got dict"),
+        # Values the catalogue cannot store: refused by name, not by a database error.
+        (
+            lambda items: [*items[:2], {**items[2], "paper": {**items[2]["paper"], "upvotes": -5}}],
+            r"item 2 .*upvotes must be between 0 and 2147483647, got -5",
+        ),
+        (
+            lambda items: [{**items[0], "numComments": 2**70}],
+            r"item 0 .*comment_count must be between 0 and 2147483647",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "id": "x" * 300}}],
+            r"item 0 .*paper_id is longer than 100 characters",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "title": "A" * 1001}}],
+            r"item 0 .*title is longer than 1000 characters",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "organization": {"name": "o" * 201}}}],
+            r"item 0 .*organization name is longer than 200 characters",
+        ),
+        (lambda items: "[" * 200_000, r"JSON nested too deeply"),
     ],
 )
 def test_a_bad_file_fails_with_one_line_naming_the_file_and_position(tmp_path, mutate, message):
@@ -110,6 +134,15 @@ def test_a_bad_file_fails_with_one_line_naming_the_file_and_position(tmp_path, m
     assert str(error.value).startswith(f"file: {path}: ")
     assert "\n" not in str(error.value)
     assert Paper.objects.count() == 0
+
+
+def test_project_pages_and_thumbnails_that_are_not_web_links_are_dropped(tmp_path):
+    item = demo_items()[0]
+    item = {**item, "thumbnail": "data:image/png;base64,AAAA"}
+    item["paper"] = {**item["paper"], "projectPage": "javascript:alert(1)"}
+    run("file", write(tmp_path, [item]))
+    paper = Paper.objects.get()
+    assert (paper.project_url, paper.thumbnail_url) == ("", "")
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, settings):
