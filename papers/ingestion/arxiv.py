@@ -15,7 +15,14 @@ from datetime import date
 from django.conf import settings
 
 from papers.ingestion.http import HttpClient, Throttle
-from papers.ingestion.records import PaperRecord, SourceError, canonical_id, clean_text, parse_datetime
+from papers.ingestion.records import (
+    PaperRecord,
+    SourceError,
+    canonical_id,
+    checked,
+    clean_text,
+    parse_datetime,
+)
 from papers.ingestion.upsert import ImportResult, upsert_records
 from papers.models import Paper
 
@@ -92,7 +99,7 @@ def parse_feed_entry(entry: ET.Element, where: str) -> PaperRecord:
     abstract = clean_text(ABSTRACT_PREFIX.sub("", text(entry, "a:summary", where)))
     authors = split_creators(text(entry, "dc:creator", where, required=False))
     announced = entry_date(entry, "a:published", where)
-    return PaperRecord(
+    record = PaperRecord(
         paper_id=paper_id,
         id_kind=id_kind,
         version=version,
@@ -108,6 +115,7 @@ def parse_feed_entry(entry: ET.Element, where: str) -> PaperRecord:
         source_raw_id=raw,
         update_only=announce.startswith("replace"),
     )
+    return checked(record, where)
 
 
 def split_creators(value: str) -> list[str]:
@@ -137,7 +145,7 @@ def parse_api_entry(entry: ET.Element, where: str, listed_on: date | None, updat
     published = entry_date(entry, "a:published", where)
     abstract = clean_text(text(entry, "a:summary", where))
     comment = text(entry, "arxiv:comment", where, required=False)
-    return PaperRecord(
+    record = PaperRecord(
         paper_id=paper_id,
         id_kind=id_kind,
         version=version,
@@ -148,11 +156,13 @@ def parse_api_entry(entry: ET.Element, where: str, listed_on: date | None, updat
         categories=categories,
         published_at=published,
         listed_on=listed_on or published.date(),
-        withdrawn=bool(WITHDRAWN.search(comment) or WITHDRAWN.search(abstract)),
+        # No notice is not news: the flag is left as another source (or an editor) set it.
+        withdrawn=True if WITHDRAWN.search(comment) or WITHDRAWN.search(abstract) else None,
         source=Paper.Source.ARXIV,
         source_raw_id=raw,
         update_only=update_only,
     )
+    return checked(record, where)
 
 
 def import_feed(

@@ -1,15 +1,17 @@
 """Importing Hugging Face Daily Papers from recorded responses served locally."""
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from papers.ingestion import hf
+from papers import tasks
+from papers.ingestion import arxiv, hf
 from papers.models import Organization, Paper, PaperTopic, Topic
-from tests.papers.server import Reply, fixture, recorded
+from tests.papers.server import Reply, atom, fixture, recorded
 
 pytestmark = pytest.mark.django_db
 DAILY = "/hf/api/daily_papers"
@@ -201,3 +203,35 @@ def test_a_bad_item_on_the_second_page_writes_nothing_from_the_first(server, mon
 def test_the_command_rejects_a_malformed_date():
     with pytest.raises(CommandError, match="--date '2025-13-01' is not a date"):
         call_command("import_papers", "hf", "--date", "2025-13-01")
+
+
+def test_an_editor_who_unhides_a_withdrawn_paper_is_not_overruled_by_later_imports(server):
+    server.add(DAILY, fixture("hf_withdrawn.json"))
+    server.add("/api/query", atom("arxiv_api.atom"))  # knows the paper, says nothing of withdrawal
+    import_day()
+    Paper.objects.filter(paper_id="2509.25760").update(hidden=False)  # the editor's call
+    arxiv.import_ids(["2509.25760"])
+    import_day()
+    paper = Paper.objects.get(paper_id="2509.25760")
+    assert paper.withdrawn  # no notice on arXiv is not a retraction of Hugging Face's
+    assert not paper.hidden
+
+
+def test_refreshing_a_paper_from_its_sources_rereads_its_hugging_face_day_and_arxiv(server):
+    day = fixture("hf_day.json")
+    later = json.loads(day.body)
+    later[0]["paper"]["upvotes"] += 100
+    later[0]["paper"]["githubRepo"] = "https://github.com/example/new-code"
+    server.add(DAILY, day, Reply(json.dumps(later).encode()))
+    server.add("/api/query", atom("arxiv_api.atom"))
+    import_day()
+    paper = Paper.objects.get(paper_id=later[0]["paper"]["id"].split("v")[0])
+    before = paper.upvotes
+
+    tasks.refresh_papers([paper.pk])
+
+    paper.refresh_from_db()
+    assert paper.upvotes == before + 100
+    assert paper.code_url == "https://github.com/example/new-code"
+    assert server.requests_to(DAILY)[-1].query["date"] == paper.listed_on.isoformat()
+    assert server.requests_to("/api/query")  # arXiv was asked too
