@@ -150,11 +150,17 @@ class PaperAdmin(admin.ModelAdmin):
             sync_auto_topics(list(queryset))
         self.message_user(request, f"Re-tagged {queryset.count()} paper(s); editor choices kept.")
 
-    @admin.action(description="Refresh selected papers from arXiv")
+    @admin.action(description="Refresh selected papers from their sources")
     def refresh_from_source(self, request, queryset):
         pks = list(queryset.values_list("pk", flat=True))
         transaction.on_commit(lambda: tasks.refresh_papers.delay(pks))
-        self.message_user(request, f"Refresh of {len(pks)} paper(s) queued.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Refresh of {len(pks)} paper(s) queued: version, abstract and categories from arXiv; "
+            "upvotes, comments and code links from Hugging Face. Papers loaded from a file have "
+            "no source to ask.",
+            messages.SUCCESS,
+        )
 
     def save_formset(self, request, form, formset, change):
         """Editor edits to topics stick: new links are the editor's, deleted ones become

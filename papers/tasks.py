@@ -46,9 +46,10 @@ def import_arxiv_feed(categories: list[str] | None = None) -> str:
 
 @shared_task(**RETRY)
 def refresh_papers(paper_pks: list[int]) -> str:
-    result = arxiv.refresh_papers(paper_pks)
-    logger.info("refreshed %d papers from arXiv: %s", len(paper_pks), result)
-    return str(result)
+    """An editor's "refresh from source": arXiv metadata, and the Hugging Face days they were on."""
+    from_arxiv, from_hf = arxiv.refresh_papers(paper_pks), hf.refresh_papers(paper_pks)
+    logger.info("refreshed %d papers: arXiv %s; Hugging Face %s", len(paper_pks), from_arxiv, from_hf)
+    return f"arXiv {from_arxiv}; Hugging Face {from_hf}"
 
 
 @shared_task

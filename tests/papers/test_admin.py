@@ -20,9 +20,8 @@ def editor(client, django_user_model):
 def paper(paper_id: str, title: str, **fields) -> Paper:
     from datetime import date
 
-    return Paper.objects.create(
-        paper_id=paper_id, title=title, listed_on=date(2025, 9, 30), source="hf", **fields
-    )
+    fields = {"listed_on": date(2025, 9, 30), "source": "hf", **fields}
+    return Paper.objects.create(paper_id=paper_id, title=title, **fields)
 
 
 def act(client, action: str, papers, **extra):
@@ -49,6 +48,43 @@ def test_search_finds_papers_by_title_author_and_id(editor):
     for query in ["speculative", "lovelace", "2509.1"]:
         response = editor.get(CHANGELIST, {"q": query})
         assert [p.paper_id for p in response.context["cl"].result_list] == ["2509.1"]
+
+
+def test_search_finds_papers_by_words_in_the_abstract(editor):
+    paper("2509.1", "Plain title", abstract="We study speculative decoding for small drafts.")
+    paper("2509.2", "Other", abstract="Nothing related.")
+    response = editor.get(CHANGELIST, {"q": "drafts"})
+    assert [p.paper_id for p in response.context["cl"].result_list] == ["2509.1"]
+
+
+def test_filters_by_date_organization_source_featured_and_hidden(editor):
+    from datetime import date
+
+    from papers.models import Organization
+
+    meta = Organization.objects.create(name="facebook", display_name="AI at Meta")
+    paper("1", "Old arXiv", source="arxiv")
+    paper("2", "Meta pick", organization=meta, featured=True)
+    paper("3", "Hidden", hidden=True)
+    Paper.objects.filter(paper_id="1").update(listed_on=date(2025, 8, 1))
+
+    def titles(**query):
+        return sorted(p.title for p in editor.get(CHANGELIST, query).context["cl"].result_list)
+
+    assert titles(listed_on__gte="2025-09-01", listed_on__lt="2025-10-01") == ["Hidden", "Meta pick"]
+    assert titles(organization__id__exact=meta.pk) == ["Meta pick"]
+    assert titles(source__exact="arxiv") == ["Old arXiv"]
+    assert titles(featured__exact="1") == ["Meta pick"]
+    assert titles(hidden__exact="1") == ["Hidden"]
+
+
+def test_provenance_is_shown_but_cannot_be_edited(editor):
+    p = paper("2509.1", "A", source_raw_id="2509.1v2")
+    page = editor.get(reverse("admin:papers_paper_change", args=[p.pk]))
+    form_fields = page.context["adminform"].form.fields
+    assert "2509.1v2" in page.content.decode()
+    for name in ("source", "source_raw_id", "imported_at", "withdrawn"):
+        assert name not in form_fields
 
 
 def test_the_topic_filter_ignores_topics_an_editor_removed(editor):
@@ -110,7 +146,7 @@ def test_refresh_from_source_is_queued_after_commit(editor, django_capture_on_co
     with django_capture_on_commit_callbacks() as callbacks:
         response = act(editor, "refresh_from_source", [a])
     assert len(callbacks) == 1
-    assert "Refresh of 1 paper(s) queued." in response.content.decode()
+    assert "Refresh of 1 paper(s) queued" in response.content.decode()
 
 
 def test_deleting_a_topic_inline_records_the_editors_removal(editor):
