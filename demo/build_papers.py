@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
+from django.utils.text import slugify  # noqa: E402
+
 from papers.ingestion.records import code_url_in_text, derive_id  # noqa: E402
 
 ENTRY_LINES = 5  # title, abstract, authors or organization, "·", date [upvotes]
@@ -66,6 +68,9 @@ def to_item(entry: list[str], listed: date) -> dict:
         paper["numAuthors"] = int(authors[1])
     else:
         name, _, fullname = byline.partition(" ")
+        if fullname and not name.islower():
+            # "Tsinghua University": a display name alone (handles are lowercase, like "facebook").
+            name, fullname = slugify(byline), byline
         paper["organization"] = {"name": name, "fullname": fullname or name}
     if code := code_url_in_text(abstract):
         paper["githubRepo"] = code
