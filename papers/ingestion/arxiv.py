@@ -92,13 +92,27 @@ def parse_feed(body: bytes, where: str) -> list[PaperRecord]:
 
 
 def parse_feed_entry(entry: ET.Element, where: str) -> PaperRecord:
-    paper_id, id_kind, version, raw = entry_id(entry, where)
     announce = text(entry, "arxiv:announce_type", where)
     if announce not in ANNOUNCE_TYPES:
         raise SourceError(f"{where}: unknown announce type {announce[:30]!r}")
     abstract = clean_text(ABSTRACT_PREFIX.sub("", text(entry, "a:summary", where)))
-    authors = split_creators(text(entry, "dc:creator", where, required=False))
     announced = entry_date(entry, "a:published", where)
+    return entry_record(
+        entry,
+        where,
+        abstract=abstract,
+        authors=split_creators(text(entry, "dc:creator", where, required=False)),
+        categories=[c.get("term") for c in entry.findall("a:category", NS) if c.get("term")],
+        published_at=announced if announce == "new" else None,
+        listed_on=announced.date(),
+        withdrawn=True if WITHDRAWN.search(abstract) else None,
+        update_only=announce.startswith("replace"),
+    )
+
+
+def entry_record(entry: ET.Element, where: str, abstract: str, authors: list[str], **fields) -> PaperRecord:
+    """What the feed and the API agree on (id, title, source), plus what each read, checked."""
+    paper_id, id_kind, version, raw = entry_id(entry, where)
     record = PaperRecord(
         paper_id=paper_id,
         id_kind=id_kind,
@@ -107,13 +121,9 @@ def parse_feed_entry(entry: ET.Element, where: str) -> PaperRecord:
         abstract=abstract,
         authors=authors,
         author_count=len(authors),
-        categories=[c.get("term") for c in entry.findall("a:category", NS) if c.get("term")],
-        published_at=announced if announce == "new" else None,
-        listed_on=announced.date(),
-        withdrawn=True if WITHDRAWN.search(abstract) else None,
         source=Paper.Source.ARXIV,
         source_raw_id=raw,
-        update_only=announce.startswith("replace"),
+        **fields,
     )
     return checked(record, where)
 
@@ -137,32 +147,24 @@ def parse_api(
 
 
 def parse_api_entry(entry: ET.Element, where: str, listed_on: date | None, update_only: bool) -> PaperRecord:
-    paper_id, id_kind, version, raw = entry_id(entry, where)
     primary = entry.find("arxiv:primary_category", NS)
     categories = [primary.get("term")] if primary is not None and primary.get("term") else []
     categories += [c.get("term") for c in entry.findall("a:category", NS) if c.get("term") not in categories]
-    authors = [" ".join((a.text or "").split()) for a in entry.findall("a:author/a:name", NS)]
     published = entry_date(entry, "a:published", where)
     abstract = clean_text(text(entry, "a:summary", where))
     comment = text(entry, "arxiv:comment", where, required=False)
-    record = PaperRecord(
-        paper_id=paper_id,
-        id_kind=id_kind,
-        version=version,
-        title=clean_text(text(entry, "a:title", where)),
+    return entry_record(
+        entry,
+        where,
         abstract=abstract,
-        authors=authors,
-        author_count=len(authors),
+        authors=[" ".join((a.text or "").split()) for a in entry.findall("a:author/a:name", NS)],
         categories=categories,
         published_at=published,
         listed_on=listed_on or published.date(),
         # No notice is not news: the flag is left as another source (or an editor) set it.
         withdrawn=True if WITHDRAWN.search(comment) or WITHDRAWN.search(abstract) else None,
-        source=Paper.Source.ARXIV,
-        source_raw_id=raw,
         update_only=update_only,
     )
-    return checked(record, where)
 
 
 def import_feed(
