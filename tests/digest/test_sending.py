@@ -29,6 +29,16 @@ def plan(*readers) -> list[int]:
     return digests.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
 
 
+def flaky_reader(settings, monkeypatch, backend: str) -> Subscriber:
+    """A reader with a paper to get, whose sends the named test backend (tests/backends.py) fails."""
+    settings.EMAIL_BACKEND = f"tests.backends.{backend}"
+    topic = make_topic()
+    make_paper(topic)
+    reader = make_reader(topic)
+    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    return reader
+
+
 def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
     topic = make_topic()
     papers = [make_paper(topic, upvotes=n) for n in (5, 50, 500)]
@@ -124,11 +134,7 @@ def test_a_chunk_costs_the_same_queries_whatever_its_size(size, settings, django
 def test_a_transient_error_puts_the_row_back_and_schedules_a_retry(
     settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "tests.backends.TransientFailureBackend"
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
-    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    reader = flaky_reader(settings, monkeypatch, "TransientFailureBackend")
     with django_capture_on_commit_callbacks() as callbacks:
         sending.send_chunk(plan(reader))
     row = DigestDelivery.objects.get()
@@ -139,12 +145,8 @@ def test_a_transient_error_puts_the_row_back_and_schedules_a_retry(
 
 
 def test_the_last_transient_error_within_the_budget_fails_the_row(settings, monkeypatch):
-    settings.EMAIL_BACKEND = "tests.backends.TransientFailureBackend"
     settings.DIGEST_MAX_ATTEMPTS = 1
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
-    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    reader = flaky_reader(settings, monkeypatch, "TransientFailureBackend")
     sending.send_chunk(plan(reader))
     row = DigestDelivery.objects.get()
     assert row.status == "failed"
@@ -154,11 +156,7 @@ def test_the_last_transient_error_within_the_budget_fails_the_row(settings, monk
 def test_a_permanent_error_fails_the_row_with_the_reason_and_no_retry(
     settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "tests.backends.PermanentFailureBackend"
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
-    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    reader = flaky_reader(settings, monkeypatch, "PermanentFailureBackend")
     with django_capture_on_commit_callbacks() as callbacks:
         sending.send_chunk(plan(reader))
     row = DigestDelivery.objects.get()
@@ -169,11 +167,7 @@ def test_a_permanent_error_fails_the_row_with_the_reason_and_no_retry(
 
 
 def test_a_timeout_after_the_esp_got_the_message_is_unknown_and_never_resent(settings, monkeypatch):
-    settings.EMAIL_BACKEND = "tests.backends.TimeoutAfterSendBackend"
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
-    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    reader = flaky_reader(settings, monkeypatch, "TimeoutAfterSendBackend")
     ids = plan(reader)
     sending.send_chunk(ids)
     sending.send_chunk(ids)
@@ -184,11 +178,7 @@ def test_a_timeout_after_the_esp_got_the_message_is_unknown_and_never_resent(set
 
 
 def test_a_timed_out_digest_the_esp_reported_delivered_meanwhile_is_sent_not_unknown(settings, monkeypatch):
-    settings.EMAIL_BACKEND = "tests.backends.DeliveredThenTimeoutBackend"
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
-    monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
+    reader = flaky_reader(settings, monkeypatch, "DeliveredThenTimeoutBackend")
     sending.send_chunk(plan(reader))
     row = DigestDelivery.objects.get()
     assert row.status == "sent"

@@ -25,6 +25,12 @@ pytestmark = [
 ]
 Status = Subscriber.Status
 POSTERS = {"postmark": post_postmark, "mailgun": post_mailgun, "sendgrid": post_sendgrid, "ses": post_ses}
+HARD_BOUNCE = {
+    "postmark": "postmark_hard_bounce",
+    "mailgun": "mailgun_failed_permanent",
+    "sendgrid": "sendgrid_bounce",
+    "ses": "ses_bounce_permanent",
+}
 
 
 def send(fixture: str, reader: Subscriber, delivery: DigestDelivery | None = None, message_id: str = "esp-1"):
@@ -134,13 +140,7 @@ def test_a_sendgrid_batch_applies_every_event_in_it():
 @pytest.mark.parametrize("secret", ["esp:wrong-password", "someone:" + WEBHOOK_SECRET.split(":")[1]])
 def test_a_webhook_with_the_wrong_basic_auth_is_refused_and_writes_nothing(client, esp, secret):
     reader = make_reader()
-    fixture = {
-        "postmark": "postmark_hard_bounce",
-        "mailgun": "mailgun_failed_permanent",
-        "sendgrid": "sendgrid_bounce",
-        "ses": "ses_bounce_permanent",
-    }[esp]
-    response = POSTERS[esp](client, payload(fixture, reader.email, "esp-1"), secret=secret)
+    response = POSTERS[esp](client, payload(HARD_BOUNCE[esp], reader.email, "esp-1"), secret=secret)
     assert response.status_code == 400
     reader.refresh_from_db()
     assert reader.status == Status.ACTIVE
@@ -165,13 +165,7 @@ def test_in_production_webhooks_are_refused_until_a_secret_is_set(client, settin
     settings.DEBUG = False
     settings.ANYMAIL = {k: v for k, v in settings.ANYMAIL.items() if k != "WEBHOOK_SECRET"}
     reader = make_reader()
-    fixture = {
-        "postmark": "postmark_hard_bounce",
-        "mailgun": "mailgun_failed_permanent",
-        "sendgrid": "sendgrid_bounce",
-        "ses": "ses_bounce_permanent",
-    }[esp]
-    response = POSTERS[esp](client, payload(fixture, reader.email, "esp-1"), secret=None)
+    response = POSTERS[esp](client, payload(HARD_BOUNCE[esp], reader.email, "esp-1"), secret=None)
     assert response.status_code == 503  # the ESP retries until the operator sets the secret
     assert "ANYMAIL_WEBHOOK_SECRET" in response.content.decode()
     reader.refresh_from_db()

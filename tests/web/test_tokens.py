@@ -14,6 +14,7 @@ from tests.web.builders import make_subscriber
 pytestmark = pytest.mark.django_db
 
 BAD_LINK_TITLE = "This link doesn’t work"
+OLD_KEY, NEW_KEY = "the-old-secret-key-" + "x" * 40, "the-new-secret-key-" + "y" * 40
 
 
 def assert_bad_link(response) -> None:
@@ -97,10 +98,10 @@ def test_unsubscribe_and_manage_links_never_expire(client):
 
 def test_old_links_keep_working_after_a_secret_key_rotation(client, settings):
     reader = make_subscriber()
-    settings.SECRET_KEY = "the-old-secret-key-" + "x" * 40
+    settings.SECRET_KEY = OLD_KEY
     token = make_token(reader.key, "unsubscribe")
-    settings.SECRET_KEY = "the-new-secret-key-" + "y" * 40
-    settings.SECRET_KEY_FALLBACKS = ["the-old-secret-key-" + "x" * 40]
+    settings.SECRET_KEY = NEW_KEY
+    settings.SECRET_KEY_FALLBACKS = [OLD_KEY]
     assert client.post(reverse("unsubscribe", args=[token])).status_code == 200
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.UNSUBSCRIBED
@@ -108,9 +109,9 @@ def test_old_links_keep_working_after_a_secret_key_rotation(client, settings):
 
 def test_links_signed_with_a_retired_key_stop_working(client, settings):
     reader = make_subscriber()
-    settings.SECRET_KEY = "the-old-secret-key-" + "x" * 40
+    settings.SECRET_KEY = OLD_KEY
     token = make_token(reader.key, "manage")
-    settings.SECRET_KEY = "the-new-secret-key-" + "y" * 40
+    settings.SECRET_KEY = NEW_KEY
     settings.SECRET_KEY_FALLBACKS = []
     assert_bad_link(client.get(reverse("manage", args=[token])))
 
