@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Case, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
@@ -292,14 +292,16 @@ def confirm_unknown(delivery_ids: Sequence[int] | None = None) -> int:
     """Move 'unknown' digests the ESP has reported delivered to 'sent'. The report can come while
     the row is still 'sending' (linked, nothing to confirm yet) and the send only then time out or
     lose its worker; the sender and the sweeps call this whenever rows become 'unknown'."""
-    delivered = DeliveryEvent.objects.filter(delivery=OuterRef("pk"), kind=Kind.DELIVERED)
-    rows = DigestDelivery.objects.filter(status=DigestDelivery.Status.UNKNOWN).filter(Exists(delivered))
+    first = DeliveryEvent.objects.filter(delivery=OuterRef("pk"), kind=Kind.DELIVERED).order_by("occurred_at")
+    rows = DigestDelivery.objects.filter(status=DigestDelivery.Status.UNKNOWN).annotate(
+        delivered_at=Subquery(first.values("occurred_at")[:1]),
+        delivered_message_id=Subquery(first.values("message_id")[:1]),
+    )
     if delivery_ids is not None:
         rows = rows.filter(pk__in=delivery_ids)
     confirmed = 0
-    for delivery in rows:
-        event = delivery.events.filter(kind=Kind.DELIVERED).order_by("occurred_at").first()
-        confirmed += mark_delivered(delivery, event.message_id, event.occurred_at)
+    for delivery in rows.filter(delivered_at__isnull=False):
+        confirmed += mark_delivered(delivery, delivery.delivered_message_id, delivery.delivered_at)
     if confirmed:
         log.info("%d 'unknown' digests were confirmed delivered by the ESP", confirmed)
     return confirmed

@@ -139,20 +139,24 @@ def field_limit(model, name: str) -> int:
     return 32767 if model_field.get_internal_type() == "PositiveSmallIntegerField" else 2**31 - 1
 
 
+PAPER_LIMITS = {name: field_limit(Paper, name) for name in TEXT_FIELDS + COUNT_FIELDS}
+ORG_LIMITS = {name: field_limit(Organization, name) for name in ("name", "display_name")}
+
+
 def checked(record: PaperRecord, where: str) -> PaperRecord:
     """Refuse values the catalogue cannot store, naming the field, so a bad batch fails with one
     line instead of a database error; links that are not web links are dropped (never shown)."""
     for name in TEXT_FIELDS:
-        value, limit = getattr(record, name), field_limit(Paper, name)
+        value, limit = getattr(record, name), PAPER_LIMITS[name]
         if value and len(value) > limit:
             raise SourceError(f"{where}: {name} is longer than {limit} characters")
     for name in COUNT_FIELDS:
-        value, limit = getattr(record, name), field_limit(Paper, name)
+        value, limit = getattr(record, name), PAPER_LIMITS[name]
         if value is not None and not 0 <= value <= limit:
             raise SourceError(f"{where}: {name} must be between 0 and {limit}, got {value}")
     org = record.organization
     for name in ("name", "display_name") if org else ():
-        if len(getattr(org, name)) > (limit := field_limit(Organization, name)):
+        if len(getattr(org, name)) > (limit := ORG_LIMITS[name]):
             raise SourceError(f"{where}: organization {name} is longer than {limit} characters")
     for name in LINK_FIELDS:
         value = getattr(record, name)
