@@ -45,6 +45,10 @@ class PaperDoc:
     upvotes: int = 0
     featured: bool = False
     categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    organization: str = ""  # Organization.name (the source's handle), "" when none
+    # Topics an editor removed from this paper: never matched through those topics.
+    removed_topic_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,14 @@ class ReaderDoc:
     size: int
     since: datetime  # only papers first seen after this are candidates
     exclude: frozenset[int] = field(default_factory=frozenset)  # papers already sent to this reader
+    # What the reader taught us (paper primary keys; their PaperDocs come in rank()'s `library`).
+    seed_ids: tuple[int, ...] = ()  # "papers like these"
+    liked_ids: tuple[int, ...] = ()  # 👍, newest first
+    disliked_ids: tuple[int, ...] = ()  # 👎, newest first
+    followed_authors: tuple[str, ...] = ()  # author names as written on papers
+    followed_orgs: tuple[str, ...] = ()  # Organization.name handles
+    muted: tuple[str, ...] = ()  # words or phrases: a paper mentioning one never reaches the reader
+    trending: str = "balanced"  # "matches" (only what matches me) | "balanced" | "top"
 
 
 @dataclass(frozen=True, slots=True)
