@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.urls import reverse
@@ -8,6 +6,7 @@ from django.utils.html import format_html
 # Deliveries and tracking events register their ModelAdmins in their own modules.
 from newsletter import admin_deliveries, admin_tracking, ratelimit  # noqa: F401
 from newsletter.models import ConsentRecord, Subscriber
+from newsletter.spreadsheets import SafeWriter
 from newsletter.subscriptions import change_status, enqueue_email
 
 
@@ -88,7 +87,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
-        writer = csv.writer(response)
+        writer = SafeWriter(response)
         columns = ["email", "status", "frequency", "digest_size", "delivery_hour", "time_zone", "interests"]
         writer.writerow([*columns, "topics", "created_at", "confirmed_at"])
         for subscriber in queryset.prefetch_related("topics"):

@@ -1,5 +1,7 @@
 """The Subscriber admin: staff only, searchable, consent history read-only, bulk actions."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -7,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import subscriptions
+from newsletter import spreadsheets, subscriptions
 from newsletter.models import ConsentRecord, Subscriber
 from tests.web.builders import make_subscriber, make_topic, queued_emails
 
@@ -120,3 +122,30 @@ def test_a_reader_page_links_to_their_sending_history_and_next_digest(staff_clie
     assert f'href="{preview}"' in page
     assert staff_client.get(history).status_code == 200
     assert staff_client.get(preview).status_code == 200
+
+
+def test_exported_csv_cells_never_start_a_spreadsheet_formula(staff_client):
+    reader = make_subscriber("+1@example.org", interests='=HYPERLINK("http://evil.example","click")')
+    response = staff_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [reader.pk]})
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert row["email"] == "'+1@example.org"
+    assert row["interests"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert row["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("", ""),
+        (7, 7),
+    ],
+)
+def test_spreadsheet_cells_are_neutralised_by_their_first_character(value, expected):
+    assert spreadsheets.safe_cell(value) == expected
