@@ -1,6 +1,7 @@
 """The reader-facing forms: sign-up, preferences, and "send me my link again"."""
 
 import re
+import secrets
 import time
 from functools import cache
 from zoneinfo import available_timezones
@@ -8,11 +9,16 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache as shared_cache
 
 from newsletter.models import Subscriber, normalize_email
 from papers.models import Topic
 
 FORM_SALT = "paperboy.signup-form"
+# A person fills the sign-up form in minutes; an older "form shown at" value was harvested, and
+# each value is accepted once (remembered in the shared cache, Redis in production).
+FORM_MAX_AGE = 3600
+FORM_EXPIRED = "This page was open for more than an hour. Please check your choices and send it again."
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -96,18 +102,55 @@ class SubscribeForm(PreferencesForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["started"].initial = signing.dumps(time.time(), salt=FORM_SALT)
+        self.fields["started"].initial = new_started()
+
+    def clean(self):
+        if started_at(self.data.get("started", "")) is EXPIRED:
+            # Shown again with a fresh value, so sending it once more works.
+            self.data = self.data.copy()
+            self.data["started"] = new_started()
+            self.add_error(None, FORM_EXPIRED)
+        return super().clean()
+
+
+EXPIRED = object()
+
+
+def new_started(now: float | None = None) -> str:
+    """The signed "form shown at" value: when, plus a nonce that makes it single-use."""
+    at = time.time() if now is None else now
+    return signing.dumps({"at": at, "nonce": secrets.token_urlsafe(12)}, salt=FORM_SALT)
+
+
+def started_at(value: str) -> dict | object | None:
+    """The signed payload, EXPIRED when older than FORM_MAX_AGE (or from before nonces), None if forged."""
+    try:
+        payload = signing.loads(value, salt=FORM_SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("at"), (int, float)):
+        return EXPIRED
+    return EXPIRED if time.time() - payload["at"] > FORM_MAX_AGE else payload
 
 
 def looks_automated(data) -> bool:
     """Honeypot filled, or the form came back too fast (or without our signed timestamp)."""
     if data.get("website"):
         return True
-    try:
-        started = float(signing.loads(data.get("started", ""), salt=FORM_SALT))
-    except (signing.BadSignature, TypeError, ValueError):
+    payload = started_at(data.get("started", ""))
+    if payload is None:
         return True
-    return time.time() - started < settings.SIGNUP_MIN_SECONDS
+    if payload is EXPIRED:
+        return False  # a person who left the tab open: the form says so
+    return time.time() - payload["at"] < settings.SIGNUP_MIN_SECONDS
+
+
+def claim_started(data) -> bool:
+    """Use up the form's nonce; False when this value was already used (a replayed form)."""
+    payload = started_at(data.get("started", ""))
+    if not isinstance(payload, dict):
+        return False
+    return shared_cache.add(f"paperboy:signup-form:{payload['nonce']}", 1, timeout=FORM_MAX_AGE + 60)
 
 
 class ResendForm(forms.Form):

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from newsletter import ratelimit, subscriptions
-from newsletter.forms import PreferencesForm, ResendForm, SubscribeForm, looks_automated
+from newsletter.forms import PreferencesForm, ResendForm, SubscribeForm, claim_started, looks_automated
 from newsletter.models import Subscriber
 from newsletter.tokens import BadToken
 
@@ -72,6 +72,9 @@ def subscribe(request):
     form = SubscribeForm(request.POST)
     if not form.is_valid():
         return render(request, "newsletter/subscribe.html", {"form": form}, status=400)
+    if not claim_started(request.POST):
+        # A replayed form: the same answer as for any bot, and nothing is saved or sent.
+        return render(request, "newsletter/subscribe_done.html", {"email": request.POST.get("email", "")})
     email = form.cleaned_data["email"]
     if not ratelimit.allow_address(email):
         return too_many(request)

@@ -4,10 +4,9 @@ import itertools
 import time
 from datetime import date
 
-from django.core import signing
 from django.utils import timezone
 
-from newsletter.forms import FORM_SALT
+from newsletter.forms import new_started
 from newsletter.models import Subscriber
 from papers.models import Paper, PaperTopic, Topic
 
@@ -45,7 +44,7 @@ def make_subscriber(
 
 def started(seconds_ago: float = 30) -> str:
     """The signed "form shown at" value a browser would send back."""
-    return signing.dumps(time.time() - seconds_ago, salt=FORM_SALT)
+    return new_started(time.time() - seconds_ago)
 
 
 def signup_data(email: str = "new@example.org", topics=(), **overrides) -> dict:

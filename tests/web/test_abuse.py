@@ -1,8 +1,13 @@
 """Bots and floods: honeypot, minimum fill time, rate limits, and the daily email cap."""
 
+import re
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 
+from newsletter.forms import FORM_EXPIRED
 from newsletter.models import ConsentRecord, Subscriber
 from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data, started
 
@@ -89,3 +94,38 @@ def test_the_resend_form_is_rate_limited_too(client, settings):
     settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 1
     assert client.post(reverse("resend"), {"email": "a@example.org"}).status_code == 200
     assert client.post(reverse("resend"), {"email": "b@example.org"}).status_code == 429
+
+
+@time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
+def test_one_form_value_signs_up_one_address_only(client, django_capture_on_commit_callbacks):
+    topic = make_topic()
+    value = started()
+    with django_capture_on_commit_callbacks() as callbacks:
+        for n in range(3):
+            response = post(client, signup_data(f"bot{n}@example.org", topics=[topic], started=value))
+            assert response.status_code == 200
+            assert "Check your inbox" in response.content.decode()
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["bot0@example.org"]
+    assert len(queued_emails(callbacks)) == 1
+
+
+@time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
+def test_a_form_left_open_for_over_an_hour_asks_to_send_it_again_with_a_fresh_value(client):
+    topic = make_topic()
+    response = post(client, signup_data(topics=[topic], started=started(seconds_ago=3601)))
+    assert response.status_code == 400
+    assert FORM_EXPIRED in response.content.decode()
+    assert not Subscriber.objects.exists()
+    fresh = re.search(r'name="started" value="([^"]+)"', response.content.decode())[1]
+    with time_machine.travel(datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC), tick=False):
+        assert post(client, signup_data(topics=[topic], started=fresh)).status_code == 200
+    assert Subscriber.objects.get().email == "new@example.org"
+
+
+@time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
+def test_a_form_sent_back_with_a_mistake_can_be_corrected_and_sent_again(client):
+    topic = make_topic()
+    data = signup_data(topics=[topic], digest_size="99")
+    assert post(client, data).status_code == 400
+    assert post(client, {**data, "digest_size": "10"}).status_code == 200
+    assert Subscriber.objects.count() == 1
