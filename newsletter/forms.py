@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache as shared_cache
 
-from newsletter.models import Subscriber, normalize_email
+from newsletter.addresses import InvalidAddress, canonical_email
+from newsletter.models import Subscriber
 from papers.models import Topic
 
 FORM_SALT = "paperboy.signup-form"
@@ -37,13 +38,19 @@ def no_control_characters(value: str) -> None:
 
 
 class EmailInput(forms.EmailField):
-    """Trimmed, lower-cased, and refused outright if it smuggles line breaks or NULs."""
+    """The canonical form (newsletter/addresses.py), refused outright if it smuggles line breaks,
+    NULs or invisible characters; validated after canonicalisation, so IDN domains pass."""
 
     def to_python(self, value):
         if isinstance(value, str) and CONTROL_CHARS.search(value):
             raise forms.ValidationError("Enter one email address, without line breaks.")
         value = super().to_python(value)
-        return normalize_email(value) if value else value
+        if not value:
+            return value
+        try:
+            return canonical_email(value)
+        except InvalidAddress as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 class PreferencesForm(forms.Form):

@@ -7,10 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-
-def normalize_email(email: str) -> str:
-    """One spelling per mailbox for uniqueness and suppression: trimmed, lower-cased."""
-    return email.strip().lower()
+from newsletter.addresses import normalize_email
 
 
 def email_hash(email: str) -> str:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter import ratelimit
+from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, DeliveryEvent, Subscriber, Suppression, email_hash
 from newsletter.tokens import BadToken, make_token, read_token
@@ -145,6 +146,12 @@ def send_subscription_email(subscriber_id: int, kind: str) -> bool:
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None or subscriber.status not in EMAIL_STATES[kind]:
         log.info("%s email for subscriber %s not sent: no longer applies", kind, subscriber_id)
+        return False
+    try:
+        canonical_email(subscriber.email)
+    except InvalidAddress:
+        # Stored before addresses were checked: no mail server would take it, so don't try.
+        log.warning("%s email for subscriber %s not sent: the address is not valid", kind, subscriber_id)
         return False
     context = {
         "subscriber": subscriber,
