@@ -1,13 +1,24 @@
 """One mailbox, one reader: every spelling of an address is stored, limited and matched as one."""
 
+import hashlib
+import importlib
 import re
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from newsletter import subscriptions
 from newsletter.addresses import InvalidAddress, canonical_email, normalize_email
-from newsletter.models import Subscriber, Suppression, email_hash
+from newsletter.models import (
+    ConsentRecord,
+    DeliveryEvent,
+    DigestDelivery,
+    Subscriber,
+    Suppression,
+    email_hash,
+)
 from tests.tracking.builders import fire
 from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data
 
@@ -98,3 +109,39 @@ def test_the_confirmation_task_skips_an_address_stored_before_checks_instead_of_
     reader = make_subscriber(stored, status=Subscriber.Status.PENDING)
     assert subscriptions.send_subscription_email(reader.pk, "confirm") is False
     assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_the_data_migration_merges_spellings_of_one_mailbox_keeping_every_record():
+    from django.apps import apps
+
+    merge = importlib.import_module("newsletter.migrations.0004_merge_readers_with_one_canonical_address")
+    with time_machine.travel(datetime(2026, 11, 1, tzinfo=UTC)):
+        old = make_subscriber("user@exämple.com")
+        old.consents.create(action=ConsentRecord.Action.CONFIRM)
+        DigestDelivery.objects.create(subscriber=old, issue_date=date(2026, 11, 20))
+        DigestDelivery.objects.create(subscriber=old, issue_date=date(2026, 11, 21))
+        DeliveryEvent.objects.create(subscriber=old, fingerprint="a", kind="delivered", esp="Postmark")
+        legacy_hash = hashlib.sha256(b"user@ex\xc3\xa4mple.com").hexdigest()  # before canonical forms
+        Suppression.objects.create(email_hash=legacy_hash, reason="manual")
+    with time_machine.travel(datetime(2026, 11, 10, tzinfo=UTC)):
+        new = make_subscriber("user@xn--exmple-cua.com", status=Subscriber.Status.UNSUBSCRIBED)
+        new.consents.create(action=ConsentRecord.Action.UNSUBSCRIBE)
+        DigestDelivery.objects.create(subscriber=new, issue_date=date(2026, 11, 21))
+    other = make_subscriber("someone@example.org")
+
+    merge.merge_duplicate_readers(apps, None)
+
+    kept = Subscriber.objects.get(email=IDN)
+    assert kept.pk == new.pk  # the status its owner chose last
+    assert kept.status == Subscriber.Status.UNSUBSCRIBED
+    assert set(Subscriber.objects.values_list("pk", flat=True)) == {new.pk, other.pk}
+    assert list(kept.consents.values_list("action", flat=True)) == ["confirm", "unsubscribe", "change"]
+    assert kept.consents.last().choices["merged_subscribers"] == [old.pk]
+    assert sorted(kept.deliveries.values_list("issue_date", flat=True)) == [
+        date(2026, 11, 20),
+        date(2026, 11, 21),
+    ]
+    assert DigestDelivery.objects.filter(subscriber=None).count() == 1  # the same day twice: kept, detached
+    assert DeliveryEvent.objects.get().subscriber == kept
+    assert Suppression.is_suppressed(IDN)
