@@ -6,7 +6,6 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from newsletter import tracking
 from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash, normalize_email
 
 
@@ -96,7 +95,6 @@ class SuppressionAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             # Same effect as a complaint arriving by webhook: the reader stops getting mail now.
-            suppressed = Subscriber.Status.SUPPRESSED
             reader = Subscriber.objects.filter(email=form.cleaned_data["email"]).first()
             if reader:
-                tracking.set_status(reader.pk, suppressed, exclude=[suppressed])
+                reader.transition("suppress", {"user_agent": "admin", "choices": {"source": "staff"}})

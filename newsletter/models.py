@@ -2,9 +2,11 @@
 
 import hashlib
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from newsletter.addresses import normalize_email
@@ -50,6 +52,9 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    # Choices from a sign-up for an address we already know: applied only when the link mailed
+    # to that address confirms them, so a stranger cannot change a reader's preferences.
+    pending_choices = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -58,9 +63,23 @@ class Subscriber(models.Model):
     def __str__(self) -> str:
         return f"Subscriber {self.pk}"
 
-    def set_status(self, status: str) -> None:
-        self.status = status
-        self.status_changed_at = timezone.now()
+    def transition(self, event: str, consent: Mapping[str, Any] | None = None) -> bool:
+        """Apply `event` (a key of TRANSITIONS) if the reader's status allows it, writing its
+        ConsentRecord (`consent`: that record's fields). A conditional update, so of racing
+        requests exactly one changes the status; False, and nothing written, for the others."""
+        allowed, status, action = TRANSITIONS[event]
+        now = timezone.now()
+        fields = {"status": status, "status_changed_at": now}
+        if event == "confirm":
+            fields |= {"confirmed_at": now, "unsubscribed_at": None}
+        elif status == self.Status.UNSUBSCRIBED:
+            fields["unsubscribed_at"] = now
+        with transaction.atomic():
+            changed = Subscriber.objects.filter(pk=self.pk, status__in=allowed).update(**fields) == 1
+            if changed:
+                ConsentRecord.objects.create(subscriber_id=self.pk, action=action, **(consent or {}))
+        self.refresh_from_db(fields=list(fields))
+        return changed
 
 
 class ConsentRecord(models.Model):
@@ -73,6 +92,7 @@ class ConsentRecord(models.Model):
         PAUSE = "pause", "Paused"
         RESUME = "resume", "Resumed"
         UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        SUPPRESS = "suppress", "Suppressed (bounce or complaint)"
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="consents")
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -87,6 +107,23 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+_S, _A = Subscriber.Status, ConsentRecord.Action
+# The one place a reader's status changes: event -> (statuses it applies to, new status, the
+# consent record written). Subscriber.transition applies it; tests/web/test_transitions.py walks it.
+TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "sign_up": (frozenset({_S.PENDING, _S.UNSUBSCRIBED, _S.SUPPRESSED}), _S.PENDING, _A.SIGNUP),
+    "confirm": (frozenset({_S.PENDING}), _S.ACTIVE, _A.CONFIRM),
+    "pause": (frozenset({_S.ACTIVE}), _S.PAUSED, _A.PAUSE),
+    "resume": (frozenset({_S.PAUSED}), _S.ACTIVE, _A.RESUME),
+    "unsubscribe": (frozenset({_S.PENDING, _S.ACTIVE, _S.PAUSED}), _S.UNSUBSCRIBED, _A.UNSUBSCRIBE),
+    # Bounces and complaints (ESP webhooks, staff): the address stops getting mail.
+    "suppress": (frozenset({_S.PENDING, _S.ACTIVE, _S.PAUSED, _S.UNSUBSCRIBED}), _S.SUPPRESSED, _A.SUPPRESS),
+    "pause_bouncing": (frozenset({_S.ACTIVE}), _S.PAUSED, _A.PAUSE),
+    # Staff changed the address: it gets nothing until its owner confirms.
+    "change_address": (frozenset({_S.PENDING, _S.ACTIVE, _S.PAUSED}), _S.PENDING, _A.CHANGE),
+}
 
 
 class Suppression(models.Model):

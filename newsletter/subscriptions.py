@@ -20,6 +20,7 @@ from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, DeliveryEvent, Subscriber, Suppression, email_hash
 from newsletter.tokens import BadToken, make_token, read_token
+from papers.models import Topic
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +72,20 @@ def preferences_of(subscriber: Subscriber) -> dict[str, Any]:
     return prefs
 
 
+def consent(
+    subscriber: Subscriber, ip: str | None = None, user_agent: str = "", choices: Mapping | None = None
+) -> dict[str, Any]:
+    """The fields of a ConsentRecord for something the reader did (choices: what they chose)."""
+    return {
+        "ip_address": ip or None,
+        "user_agent": user_agent[:300],
+        "consent_version": CONSENT_VERSION,
+        "choices": preferences_of(subscriber) if choices is None else choices,
+    }
+
+
 def record(subscriber: Subscriber, action: str, ip: str | None = None, user_agent: str = "") -> None:
-    ConsentRecord.objects.create(
-        subscriber=subscriber,
-        action=action,
-        ip_address=ip or None,
-        user_agent=user_agent[:300],
-        consent_version=CONSENT_VERSION,
-        choices=preferences_of(subscriber),
-    )
+    ConsentRecord.objects.create(subscriber=subscriber, action=action, **consent(subscriber, ip, user_agent))
 
 
 def _apply(subscriber: Subscriber, prefs: Mapping[str, Any]) -> None:
@@ -87,6 +93,17 @@ def _apply(subscriber: Subscriber, prefs: Mapping[str, Any]) -> None:
         setattr(subscriber, name, prefs[name])
     subscriber.save()
     subscriber.topics.set(prefs["topics"])
+
+
+def choices_of(prefs: Mapping[str, Any]) -> dict[str, Any]:
+    """Form choices (topics as Topic objects) as JSON-able data, topics by slug."""
+    choices = {name: prefs[name] for name in PREFERENCE_FIELDS}
+    return {**choices, "topics": sorted(topic.slug for topic in prefs["topics"])}
+
+
+def prefs_from(choices: Mapping[str, Any]) -> dict[str, Any]:
+    """choices_of() back to preferences; a topic retired since then is left out."""
+    return {**choices, "topics": list(Topic.objects.filter(slug__in=choices["topics"], active=True))}
 
 
 def sign_up(prefs: Mapping[str, Any], ip: str | None = None, user_agent: str = "") -> None:
@@ -110,10 +127,15 @@ def _sign_up(prefs: Mapping[str, Any], ip: str | None, user_agent: str) -> tuple
     subscriber = Subscriber.objects.select_for_update().filter(email=prefs["email"]).first()
     if subscriber and subscriber.status in (Status.ACTIVE, Status.PAUSED):
         return "already_subscribed", subscriber.pk
-    subscriber = subscriber or Subscriber(email=prefs["email"])
-    subscriber.set_status(Status.PENDING)
-    _apply(subscriber, prefs)
-    record(subscriber, Action.SIGNUP, ip, user_agent)
+    if subscriber is None:
+        subscriber = Subscriber(email=prefs["email"], status=Status.PENDING)
+        _apply(subscriber, prefs)
+        record(subscriber, Action.SIGNUP, ip, user_agent)
+    else:
+        # Anyone can type this address: the stored choices stay until the emailed link is used.
+        subscriber.pending_choices = choices_of(prefs)
+        subscriber.save(update_fields=["pending_choices"])
+        subscriber.transition("sign_up", consent(subscriber, ip, user_agent, subscriber.pending_choices))
     log.info("subscriber %s signed up, pending confirmation", subscriber.pk)
     return "confirm", subscriber.pk
 
@@ -170,13 +192,13 @@ def confirm(subscriber: Subscriber, ip: str | None = None, user_agent: str = "")
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     if subscriber.status != Status.PENDING:
         return False
-    subscriber.set_status(Status.ACTIVE)
-    subscriber.confirmed_at = subscriber.status_changed_at
-    subscriber.unsubscribed_at = None
-    subscriber.save()
+    if subscriber.pending_choices is not None:
+        _apply(subscriber, prefs_from(subscriber.pending_choices))
+        subscriber.pending_choices = None
+        subscriber.save(update_fields=["pending_choices"])
+    subscriber.transition("confirm", consent(subscriber, ip, user_agent))
     # Fresh double opt-in is exactly what a suppressed or erased address needed.
     Suppression.objects.filter(email_hash=email_hash(subscriber.email)).delete()
-    record(subscriber, Action.CONFIRM, ip, user_agent)
     log.info("subscriber %s confirmed", subscriber.pk)
     return True
 
@@ -218,6 +240,8 @@ def update_preferences(
 ) -> list[str]:
     """Save new choices; returns what changed (nothing recorded when nothing changed)."""
     before = _as_shown(subscriber)
+    # The reader's own choices, from an emailed link, replace any a sign-up left waiting.
+    subscriber.pending_choices = None
     _apply(subscriber, prefs)
     changes = describe_changes(before, _as_shown(subscriber))
     if changes:
@@ -231,30 +255,13 @@ def _as_shown(subscriber: Subscriber) -> dict[str, Any]:
     return {**preferences_of(subscriber), "topics": sorted(t.name for t in subscriber.topics.all())}
 
 
-# action -> (states it applies to, new state, consent action)
-TRANSITIONS = {
-    "pause": ({Status.ACTIVE}, Status.PAUSED, Action.PAUSE),
-    "resume": ({Status.PAUSED}, Status.ACTIVE, Action.RESUME),
-    "unsubscribe": ({Status.PENDING, Status.ACTIVE, Status.PAUSED}, Status.UNSUBSCRIBED, Action.UNSUBSCRIBE),
-}
-
-
-@transaction.atomic
 def change_status(subscriber: Subscriber, action: str, ip: str | None = None, user_agent: str = "") -> bool:
-    """Pause, resume or unsubscribe. False (and nothing written) when it does not apply: idempotent."""
-    allowed_from, new_status, consent_action = TRANSITIONS[action]
-    locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-    if locked.status not in allowed_from:
-        subscriber.status = locked.status
-        return False
-    locked.set_status(new_status)
-    if new_status == Status.UNSUBSCRIBED:
-        locked.unsubscribed_at = locked.status_changed_at
-    locked.save()
-    record(locked, consent_action, ip, user_agent)
-    subscriber.refresh_from_db()
-    log.info("subscriber %s: %s", subscriber.pk, action)
-    return True
+    """The reader pauses, resumes or unsubscribes. False (and nothing written) when it does not
+    apply: idempotent."""
+    changed = subscriber.transition(action, consent(subscriber, ip, user_agent))
+    if changed:
+        log.info("subscriber %s: %s", subscriber.pk, action)
+    return changed
 
 
 def resubscribe(subscriber: Subscriber, ip: str | None = None, user_agent: str = "") -> None:

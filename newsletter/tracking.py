@@ -26,7 +26,6 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from newsletter.models import (
-    ConsentRecord,
     DeliveryEvent,
     DigestDelivery,
     EngagementCount,
@@ -226,7 +225,7 @@ def suppress(address: str, reason: str, event: DeliveryEvent) -> None:
             email_hash=email_hash(address), defaults={"reason": reason, "source": f"{event.esp} webhook"}
         )
     if event.subscriber_id:
-        changed = set_status(event.subscriber_id, Status.SUPPRESSED, exclude=[Status.SUPPRESSED])
+        changed = event.subscriber.transition("suppress", esp_consent(event))
         if changed:
             log.info("subscriber %s suppressed: %s (event %s)", event.subscriber_id, reason, event.pk)
 
@@ -238,15 +237,7 @@ def unsubscribe(address: str, event: DeliveryEvent) -> None:
             email_hash=email_hash(address),
             defaults={"reason": Suppression.Reason.UNSUBSCRIBED, "source": f"{event.esp} webhook"},
         )
-    if not event.subscriber_id:
-        return
-    leaving = [Status.PENDING, Status.ACTIVE, Status.PAUSED]
-    if set_status(event.subscriber_id, Status.UNSUBSCRIBED, only=leaving, unsubscribed_at=timezone.now()):
-        ConsentRecord.objects.create(
-            subscriber_id=event.subscriber_id,
-            action=ConsentRecord.Action.UNSUBSCRIBE,
-            choices={"source": f"{event.esp} webhook", "event": event.pk},
-        )
+    if event.subscriber_id and event.subscriber.transition("unsubscribe", esp_consent(event)):
         log.info("subscriber %s unsubscribed at the ESP (event %s)", event.subscriber_id, event.pk)
 
 
@@ -254,7 +245,7 @@ def pause_if_bouncing(subscriber: Subscriber | None) -> None:
     if subscriber is None or subscriber.status != Status.ACTIVE:
         return
     bouncing = soft_bounced_messages(subscriber.pk) >= settings.TRACKING_SOFT_BOUNCE_LIMIT
-    if bouncing and set_status(subscriber.pk, Status.PAUSED, only=[Status.ACTIVE]):
+    if bouncing and subscriber.transition("pause_bouncing", {"choices": {"source": "repeated soft bounces"}}):
         log.info("subscriber %s paused after repeated soft bounces", subscriber.pk)
 
 
@@ -268,11 +259,9 @@ def soft_bounced_messages(subscriber_id: int) -> int:
     return bounced.values("message_id").distinct().count()
 
 
-def set_status(subscriber_id: int, status: str, only=None, exclude=None, **fields) -> bool:
-    """Conditional update: True only for the call that actually changed the status."""
-    readers = Subscriber.objects.filter(pk=subscriber_id)
-    readers = readers.filter(status__in=only) if only else readers.exclude(status__in=exclude or [])
-    return readers.update(status=status, status_changed_at=timezone.now(), **fields) == 1
+def esp_consent(event: DeliveryEvent) -> dict:
+    """The ConsentRecord fields for a status change the ESP reported."""
+    return {"choices": {"source": f"{event.esp} webhook", "event": event.pk}}
 
 
 def mark_delivered(delivery: DigestDelivery, message_id: str, when: datetime) -> bool:

@@ -159,7 +159,38 @@ def test_a_known_address_gets_the_email_for_its_state(
         assert list(reader.topics.all()) == [topic]  # a stranger cannot change a confirmed reader
     else:
         assert reader.status == Subscriber.Status.PENDING  # back to double opt-in
-        assert list(reader.topics.all()) == [other]
+        assert list(reader.topics.all()) == [topic]  # the new choices wait for the confirmation
+        assert reader.pending_choices["topics"] == [other.slug]
+
+
+@pytest.mark.parametrize("state", ["pending", "unsubscribed", "suppressed"])
+def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_applies_them(client, state):
+    mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
+    reader = make_subscriber("known@example.org", status=state, topics=[mine], interests="robots")
+    response = post(
+        client, signup_data("known@example.org", topics=[theirs], interests="spam", digest_size="20")
+    )
+    assert response.status_code == 200
+    reader.refresh_from_db()
+    assert (list(reader.topics.all()), reader.interests, reader.digest_size) == ([mine], "robots", 10)
+    assert reader.consents.get(action="signup").choices["interests"] == "spam"  # what was asked, on record
+    client.post(subscriptions.path_for(reader, "confirm"))
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+    assert (list(reader.topics.all()), reader.interests, reader.digest_size) == ([theirs], "spam", 20)
+    assert reader.pending_choices is None
+    assert reader.consents.get(action="confirm").choices["topics"] == ["theirs"]
+
+
+def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_waiting(client):
+    mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
+    reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
+    post(client, signup_data("known@example.org", topics=[theirs]))
+    data = {**signup_data(topics=[mine], interests="robots"), "action": "save"}
+    assert client.post(subscriptions.path_for(reader, "manage"), data).status_code == 200
+    client.post(subscriptions.path_for(reader, "confirm"))
+    reader.refresh_from_db()
+    assert (reader.status, list(reader.topics.all()), reader.interests) == ("active", [mine], "robots")
 
 
 def test_the_already_subscribed_email_links_to_the_preferences_page(mailoutbox):
