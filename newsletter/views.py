@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from newsletter import ratelimit, subscriptions
+from newsletter import privacy, ratelimit, subscriptions
 from newsletter.forms import PreferencesForm, ResendForm, SubscribeForm, claim_started, looks_automated
 from newsletter.models import Subscriber
 from newsletter.tokens import BadToken
@@ -149,7 +149,7 @@ def manage(request, subscriber: Subscriber, token: str):
 @with_subscriber("manage")
 def export(request, subscriber: Subscriber, token: str):
     """ "Download my data": reading only, so a plain GET is fine."""
-    body = json.dumps(subscriptions.export_data(subscriber), cls=DjangoJSONEncoder, indent=2)
+    body = json.dumps(privacy.export_data(subscriber), cls=DjangoJSONEncoder, indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
     response["Cache-Control"] = "no-store"
@@ -161,7 +161,7 @@ def export(request, subscriber: Subscriber, token: str):
 def erase(request, subscriber: Subscriber, token: str):
     if request.method == "GET":
         return render(request, "newsletter/erase.html", {"subscriber": subscriber, "token": token})
-    subscriptions.erase(subscriber)
+    privacy.erase(subscriber)
     return render(request, "newsletter/erased.html")
 
 

@@ -1,0 +1,76 @@
+"""A reader's rights over their data: "Download my data" and "Delete me"."""
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash
+from newsletter.subscriptions import preferences_of
+
+log = logging.getLogger(__name__)
+
+
+def export_data(subscriber: Subscriber) -> dict[str, Any]:
+    """Everything stored about one reader, as JSON-able data ("Download my data")."""
+    deliveries = subscriber.deliveries.order_by("issue_date").values(
+        "issue_date",
+        "status",
+        "paper_ids",
+        "reasons",
+        "planned_at",
+        "sent_at",
+        "attempts",
+        "error",
+        "esp_message_id",
+    )
+    events = DeliveryEvent.objects.filter(subscriber=subscriber).order_by("occurred_at")
+    return {
+        "email": subscriber.email,
+        "status": subscriber.status,
+        "preferences": preferences_of(subscriber),
+        "created_at": subscriber.created_at,
+        "confirmed_at": subscriber.confirmed_at,
+        "unsubscribed_at": subscriber.unsubscribed_at,
+        "status_changed_at": subscriber.status_changed_at,
+        "last_digest_at": subscriber.last_digest_at,
+        "consents": [
+            {
+                "action": consent.action,
+                "at": consent.created_at,
+                "ip_address": consent.ip_address,
+                "user_agent": consent.user_agent,
+                "consent_version": consent.consent_version,
+                "choices": consent.choices,
+            }
+            for consent in subscriber.consents.all()
+        ],
+        "deliveries": list(deliveries),
+        "email_events": [
+            {
+                "type": event.event_type,
+                "at": event.occurred_at,
+                "esp": event.esp,
+                "message_id": event.message_id,
+                "reject_reason": event.reject_reason,
+                "description": event.description,
+                "raw": event.raw,  # as the ESP reported it, trimmed
+            }
+            for event in events
+        ],
+    }
+
+
+@transaction.atomic
+def erase(subscriber: Subscriber) -> None:
+    """Delete the reader and their consents; keep only a hash so the address needs fresh consent."""
+    subscriber_id = subscriber.pk
+    # ESP payloads name the recipient: keep the event (for delivery statistics) without them.
+    DeliveryEvent.objects.filter(subscriber=subscriber).update(subscriber=None, raw={}, description="")
+    Suppression.objects.update_or_create(
+        email_hash=email_hash(subscriber.email),
+        defaults={"reason": Suppression.Reason.ERASED, "source": "reader", "created_at": timezone.now()},
+    )
+    subscriber.delete()
+    log.info("subscriber %s erased", subscriber_id)
