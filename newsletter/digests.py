@@ -43,6 +43,7 @@ class Outgoing:
     email: str
     issue_date: date
     picks: Sequence[matching.Pick]
+    link_key: str = ""  # Subscriber.link_key: the reader's links carry it
 
 
 @dataclass(slots=True)
@@ -275,7 +276,17 @@ def unsendable_reason(reader: dict | None, blocked_hashes: set[str]) -> str:
     return ""
 
 
-READER_FIELDS = ("id", "key", "email", "status", "frequency", "digest_size", "interests", "last_digest_at")
+READER_FIELDS = (
+    "id",
+    "key",
+    "link_key",
+    "email",
+    "status",
+    "frequency",
+    "digest_size",
+    "interests",
+    "last_digest_at",
+)
 
 
 def rank_readers(readers: Sequence[dict], now: datetime) -> tuple[dict[int, list], DigestRenderer]:
@@ -295,7 +306,15 @@ def match_chunk(chunk: Chunk, sendable: list[tuple[int, dict, date]], now: datet
             chunk.empty.append(delivery_id)
             continue
         chunk.outgoing.append(
-            Outgoing(delivery_id, reader["id"], str(reader["key"]), reader["email"], issue_date, chosen)
+            Outgoing(
+                delivery_id,
+                reader["id"],
+                str(reader["key"]),
+                reader["email"],
+                issue_date,
+                chosen,
+                reader["link_key"],
+            )
         )
 
 

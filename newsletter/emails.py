@@ -18,7 +18,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.module_loading import import_string
 
-from newsletter.tokens import make_token
+from newsletter.tokens import reader_token
 
 
 class Email(EmailMultiAlternatives):
@@ -162,13 +162,17 @@ class DigestRenderer:
             for name in ("digest-web", "manage", "unsubscribe")
         }
 
-    def links(self, delivery_id: int | None, key: str) -> dict[str, str]:
+    def links(self, delivery_id: int | None, key: str, link_key: str = "") -> dict[str, str]:
         prefix = self.url_prefixes
-        web = prefix["digest-web"] + make_token(delivery_id, "digest") + "/" if delivery_id else ""
+        web = (
+            prefix["digest-web"] + reader_token(key, link_key, "digest", delivery_id) + "/"
+            if delivery_id
+            else ""
+        )
         return {
             "WEB_URL": web or settings.SITE_URL + "/",
-            "MANAGE_URL": prefix["manage"] + make_token(key, "manage") + "/",
-            "UNSUBSCRIBE_URL": prefix["unsubscribe"] + make_token(key, "unsubscribe") + "/",
+            "MANAGE_URL": prefix["manage"] + reader_token(key, link_key, "manage") + "/",
+            "UNSUBSCRIBE_URL": prefix["unsubscribe"] + reader_token(key, link_key, "unsubscribe") + "/",
         }
 
     def parts(self, picks: Sequence, issue_date: date, links: Mapping[str, str]) -> tuple[str, str, str]:
@@ -193,7 +197,7 @@ class DigestRenderer:
 
     def message(self, out, delivery_id: int | None = None, to: str | None = None) -> Email:
         """One reader's digest. `out` has key, email, issue_date and picks (digests.Outgoing)."""
-        links = self.links(delivery_id, out.key)
+        links = self.links(delivery_id, out.key, out.link_key)
         subject, text, html = self.parts(out.picks, out.issue_date, links)
         message = Email(
             subject=subject,

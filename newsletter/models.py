@@ -1,6 +1,7 @@
 """Readers, their consent, the digests sent to them, and what ESPs told us about those sends."""
 
 import hashlib
+import secrets
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +32,8 @@ class Subscriber(models.Model):
 
     # Signed links carry this random key, never the sequential primary key.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Also in every link (newsletter/tokens.py): changing it signs out all links sent so far.
+    link_key = models.CharField(max_length=16, blank=True, default="", editable=False)
     email = models.EmailField(max_length=254, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
 
@@ -62,6 +65,11 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return f"Subscriber {self.pk}"
+
+    def sign_out_links(self) -> None:
+        """Void every manage, confirm and "view in browser" link sent so far (not unsubscribe)."""
+        self.link_key = secrets.token_urlsafe(9)
+        Subscriber.objects.filter(pk=self.pk).update(link_key=self.link_key)
 
     def transition(self, event: str, consent: Mapping[str, Any] | None = None) -> bool:
         """Apply `event` (a key of TRANSITIONS) if the reader's status allows it, writing its

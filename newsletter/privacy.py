@@ -6,10 +6,21 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from newsletter import ratelimit
 from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash
-from newsletter.subscriptions import preferences_of
+from newsletter.subscriptions import EMAIL_STATES, enqueue_email, preferences_of
 
 log = logging.getLogger(__name__)
+
+
+def email_data_link(subscriber: Subscriber, purpose: str) -> bool:
+    """Mail the reader a short-lived link to download ("export") or delete ("erase") their data:
+    a manage link can be forwarded, so these two ask the mailbox again. False if not sent."""
+    if subscriber.status not in EMAIL_STATES[purpose] or not ratelimit.allow_email_to(subscriber.email):
+        return False
+    enqueue_email(subscriber.pk, purpose)
+    log.info("subscriber %s asked for a link to %s their data", subscriber.pk, purpose)
+    return True
 
 
 def export_data(subscriber: Subscriber) -> dict[str, Any]:

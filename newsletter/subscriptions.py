@@ -7,9 +7,9 @@ later edits (and goes with them when they ask to be erased).
 """
 
 import logging
-import uuid
+import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,7 +19,7 @@ from newsletter import ratelimit
 from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
-from newsletter.tokens import BadToken, make_token, read_token
+from newsletter.tokens import PURPOSES, BadToken, read_reader_token, reader_token
 from papers.models import Topic
 
 log = logging.getLogger(__name__)
@@ -42,27 +42,46 @@ class SubscriberGone(BadToken):
     """A genuine link to a reader who has since been erased."""
 
 
+class SignedOut(BadToken):
+    """A genuine link made before the reader signed out their links."""
+
+
+class Opened(NamedTuple):
+    subscriber: Subscriber
+    extra: str  # the value signed with the reader, e.g. a delivery id
+    current: bool  # made with the reader's current link key
+
+
+def find_link(token: str, purpose: str) -> Opened:
+    """The reader a signed link points to, or BadToken: SubscriberGone when the reader was
+    erased, SignedOut when the link predates their link key (unless the purpose survives that)."""
+    found = read_reader_token(token, purpose)
+    subscriber = Subscriber.objects.filter(key=found.key).first()
+    if subscriber is None:
+        raise SubscriberGone(str(found.key))
+    current = secrets.compare_digest(found.link_key, subscriber.link_key)
+    if not current and not PURPOSES[purpose].survives_sign_out:
+        raise SignedOut(str(found.key))
+    return Opened(subscriber, found.extra, current)
+
+
 def find_subscriber(token: str, purpose: str) -> Subscriber:
-    """The subscriber a signed link points to, or BadToken (SubscriberGone when the link is
-    genuine but the reader was erased)."""
-    try:
-        key = uuid.UUID(read_token(token, purpose))
-    except ValueError as exc:
-        raise BadToken(str(exc)) from exc
-    try:
-        return Subscriber.objects.get(key=key)
-    except Subscriber.DoesNotExist as exc:
-        raise SubscriberGone(str(key)) from exc
+    return find_link(token, purpose).subscriber
 
 
-def path_for(subscriber: Subscriber, purpose: str) -> str:
+def token_for(subscriber: Subscriber, purpose: str, extra: object = "") -> str:
+    """The one way to sign a link for a reader: it carries their current link key."""
+    return reader_token(subscriber.key, subscriber.link_key, purpose, extra)
+
+
+def path_for(subscriber: Subscriber, purpose: str, extra: object = "") -> str:
     """The site path of a signed link, e.g. /manage/<token>/ (URL name == token purpose)."""
-    return reverse(purpose, args=[make_token(subscriber.key, purpose)])
+    return reverse(purpose, args=[token_for(subscriber, purpose, extra)])
 
 
-def link(subscriber: Subscriber, purpose: str) -> str:
+def link(subscriber: Subscriber, purpose: str, extra: object = "") -> str:
     """Absolute signed link for emails."""
-    return settings.SITE_URL + path_for(subscriber, purpose)
+    return settings.SITE_URL + path_for(subscriber, purpose, extra)
 
 
 def preferences_of(subscriber: Subscriber) -> dict[str, Any]:
@@ -160,6 +179,9 @@ def enqueue_email(subscriber_id: int, kind: str) -> None:
 EMAIL_STATES = {
     "confirm": {Status.PENDING},
     "already_subscribed": {Status.ACTIVE, Status.PAUSED},
+    # Short-lived links to download or delete one's data (newsletter/privacy.py).
+    "export": {Status.PENDING, Status.ACTIVE, Status.PAUSED, Status.UNSUBSCRIBED},
+    "erase": {Status.PENDING, Status.ACTIVE, Status.PAUSED, Status.UNSUBSCRIBED},
 }
 
 
@@ -181,6 +203,8 @@ def send_subscription_email(subscriber_id: int, kind: str) -> bool:
         "manage_url": link(subscriber, "manage"),
         "unsubscribe_url": link(subscriber, "unsubscribe"),
     }
+    if kind in ("export", "erase"):
+        context["data_url"] = link(subscriber, kind)
     build_message(kind, context, to=subscriber.email, metadata={"subscriber": str(subscriber.pk)}).send()
     log.info("%s email sent to subscriber %s", kind, subscriber_id)
     return True
@@ -265,7 +289,9 @@ def change_status(subscriber: Subscriber, action: str, ip: str | None = None, us
 
 
 def resubscribe(subscriber: Subscriber, ip: str | None = None, user_agent: str = "") -> None:
-    """An unsubscribed reader asks to come back: same path as signing up again (fresh opt-in)."""
+    """An unsubscribed reader asks to come back: same path as signing up again (fresh opt-in).
+    Links from before are signed out: the confirmation email brings new ones."""
+    subscriber.sign_out_links()
     sign_up({"email": subscriber.email, **preferences_of_objects(subscriber)}, ip, user_agent)
     subscriber.refresh_from_db()
 
@@ -274,3 +300,21 @@ def preferences_of_objects(subscriber: Subscriber) -> dict[str, Any]:
     prefs = {name: getattr(subscriber, name) for name in PREFERENCE_FIELDS}
     prefs["topics"] = list(subscriber.topics.all())
     return prefs
+
+
+def sign_out_links(subscriber: Subscriber) -> None:
+    """ "Sign out all my links": every link sent so far stops working, except unsubscribe."""
+    subscriber.sign_out_links()
+    log.info("subscriber %s signed out their links", subscriber.pk)
+
+
+@transaction.atomic
+def address_changed(subscriber: Subscriber, user_agent: str = "admin") -> bool:
+    """Staff changed the address: the new one is mailed nothing but a confirmation until its
+    owner confirms, and links sent to the old one stop working. True if a confirmation is due."""
+    subscriber.sign_out_links()
+    if not subscriber.transition("change_address", consent(subscriber, user_agent=user_agent)):
+        return False  # unsubscribed or suppressed: stays so, and nothing is sent
+    if ratelimit.allow_email_to(subscriber.email):
+        enqueue_email(subscriber.pk, "confirm")
+    return True

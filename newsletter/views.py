@@ -7,6 +7,7 @@ from functools import wraps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -28,6 +29,8 @@ def with_subscriber(purpose: str):
     """Resolve the <token> URL argument to a Subscriber, or answer with the bad-link page."""
 
     def decorator(view):
+        # A reader's page shows their address and choices: no browser or proxy may keep a copy.
+        @never_cache
         @wraps(view)
         def wrapper(request, token: str, *args, **kwargs):
             try:
@@ -139,6 +142,12 @@ def manage(request, subscriber: Subscriber, token: str):
         if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED):
             subscriptions.resubscribe(subscriber, **who(request))
         context["resubscribed"] = True
+    elif action in ("export", "erase"):
+        context["data_link"] = action
+        context["data_link_sent"] = privacy.email_data_link(subscriber, action)
+    elif action == "sign_out":
+        subscriptions.sign_out_links(subscriber)
+        return render(request, "newsletter/signed_out.html", {"subscriber": subscriber})
     elif action is not None:
         return render(request, "newsletter/manage.html", {**context, "form": form}, status=400)
     context["form"] = form
@@ -146,9 +155,9 @@ def manage(request, subscriber: Subscriber, token: str):
 
 
 @require_http_methods(["GET"])
-@with_subscriber("manage")
+@with_subscriber("export")
 def export(request, subscriber: Subscriber, token: str):
-    """ "Download my data": reading only, so a plain GET is fine."""
+    """ "Download my data" from the short-lived emailed link: reading only, so a plain GET."""
     body = json.dumps(privacy.export_data(subscriber), cls=DjangoJSONEncoder, indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
@@ -157,19 +166,22 @@ def export(request, subscriber: Subscriber, token: str):
 
 
 @require_http_methods(["GET", "POST"])
-@with_subscriber("manage")
+@with_subscriber("erase")
 def erase(request, subscriber: Subscriber, token: str):
+    """ "Delete me" from the short-lived emailed link: GET asks, POST erases."""
     if request.method == "GET":
-        return render(request, "newsletter/erase.html", {"subscriber": subscriber, "token": token})
+        context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+        return render(request, "newsletter/erase.html", context)
     privacy.erase(subscriber)
     return render(request, "newsletter/erased.html")
 
 
 @csrf_exempt  # RFC 8058 one-click: the mail client POSTs with no cookie and no CSRF token.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     try:
-        subscriber = subscriptions.find_subscriber(token, "unsubscribe")
+        subscriber, _, current = subscriptions.find_link(token, "unsubscribe")
     except subscriptions.SubscriberGone:
         # An erased reader is on no list: one-click must still succeed, and stays idempotent.
         return render(request, "newsletter/unsubscribed.html", {"subscriber": None})
@@ -178,6 +190,8 @@ def unsubscribe(request, token: str):
     # GET never changes anything: mail scanners follow links. POST acts at once, no redirect.
     if request.method == "POST":
         subscriptions.change_status(subscriber, "unsubscribe", **who(request))
-        context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+        # Unsubscribe links outlive a sign-out (RFC 8058); only a current one leads further.
+        manage_url = subscriptions.path_for(subscriber, "manage") if current else ""
+        context = {"subscriber": subscriber, "manage_url": manage_url}
         return render(request, "newsletter/unsubscribed.html", context)
     return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})

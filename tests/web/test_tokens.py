@@ -62,8 +62,8 @@ def test_a_token_for_one_purpose_opens_no_other(client, reader, purpose, url_nam
     assert reader.status == Subscriber.Status.PENDING
 
 
-@pytest.mark.parametrize("purpose", ["unsubscribe", "confirm", "digest"])
-def test_only_a_manage_link_downloads_the_data(client, reader, purpose):
+@pytest.mark.parametrize("purpose", ["manage", "unsubscribe", "confirm", "digest", "erase"])
+def test_only_an_emailed_export_link_downloads_the_data(client, reader, purpose):
     response = client.get(reverse("export", args=[make_token(reader.key, purpose)]))
     assert_bad_link(response)
     assert reader.email not in response.content.decode()
