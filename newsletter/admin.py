@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.urls import reverse
@@ -5,9 +6,10 @@ from django.utils.html import format_html
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
 from newsletter import admin_deliveries, admin_tracking, ratelimit  # noqa: F401
+from newsletter.forms import EmailInput
 from newsletter.models import ConsentRecord, Subscriber
 from newsletter.spreadsheets import SafeWriter
-from newsletter.subscriptions import change_status, enqueue_email
+from newsletter.subscriptions import address_changed, change_status, enqueue_email
 
 
 class ConsentInline(admin.TabularInline):
@@ -26,8 +28,22 @@ class ConsentInline(admin.TabularInline):
         return False
 
 
+class SubscriberForm(forms.ModelForm):
+    email = EmailInput(
+        max_length=254,
+        help_text="Changing it mails a confirmation to the new address: until its owner confirms, the "
+        "reader is pending and gets no digests (an unsubscribed or suppressed reader stays so and "
+        "nothing is sent). Links sent to the old address stop working.",
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = "__all__"  # noqa: DJ007 -- every editable field, like ModelAdmin's default form
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberForm
     list_display = [
         "email",
         "status",
@@ -53,6 +69,16 @@ class SubscriberAdmin(admin.ModelAdmin):
     inlines = [ConsentInline]
     actions = ["unsubscribe", "resend_confirmation", "export_csv"]
     date_hierarchy = "created_at"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            if address_changed(obj):
+                note = "The new address gets a confirmation email; no digests until it is confirmed."
+            else:
+                status = obj.get_status_display().lower()
+                note = f"The reader stays {status}: nothing is sent to the new address."
+            self.message_user(request, note, messages.WARNING)
 
     @admin.display(description="Staff pages")
     def staff_pages(self, subscriber: Subscriber) -> str:

@@ -149,3 +149,59 @@ def test_exported_csv_cells_never_start_a_spreadsheet_formula(staff_client):
 )
 def test_spreadsheet_cells_are_neutralised_by_their_first_character(value, expected):
     assert spreadsheets.safe_cell(value) == expected
+
+
+def change_address(staff_client, reader, email):
+    url = reverse("admin:newsletter_subscriber_change", args=[reader.pk])
+    data = {
+        "email": email,
+        "topics": [t.pk for t in reader.topics.all()],
+        "interests": reader.interests,
+        "frequency": reader.frequency,
+        "digest_size": reader.digest_size,
+        "delivery_hour": reader.delivery_hour,
+        "time_zone": reader.time_zone,
+        "delivery_weekday": reader.delivery_weekday,
+        "consents-TOTAL_FORMS": "0",
+        "consents-INITIAL_FORMS": "0",
+    }
+    return staff_client.post(url, data, follow=True)
+
+
+def test_staff_changing_an_address_sends_a_confirmation_and_stops_digests_until_confirmed(
+    staff_client, django_capture_on_commit_callbacks, mailoutbox
+):
+    reader = make_subscriber("old@example.org", topics=[make_topic()])
+    old_manage = subscriptions.path_for(reader, "manage")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = change_address(staff_client, reader, " New@Exämple.org ")
+    assert "gets a confirmation email" in response.content.decode()
+    reader.refresh_from_db()
+    assert reader.email == "new@xn--exmple-cua.org"
+    assert reader.status == Subscriber.Status.PENDING
+    assert reader.consents.get().action == ConsentRecord.Action.CHANGE
+    assert queued_emails(callbacks) == [(reader.pk, "confirm")]
+    assert staff_client.get(old_manage).status_code == 400
+    subscriptions.send_subscription_email(reader.pk, "confirm")
+    assert mailoutbox[0].to == ["new@xn--exmple-cua.org"]
+
+
+def test_staff_changing_an_unsubscribed_readers_address_sends_nothing(
+    staff_client, django_capture_on_commit_callbacks
+):
+    reader = make_subscriber("old@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = change_address(staff_client, reader, "new@example.org")
+    assert "stays unsubscribed" in response.content.decode()
+    reader.refresh_from_db()
+    assert (reader.email, reader.status) == ("new@example.org", Subscriber.Status.UNSUBSCRIBED)
+    assert queued_emails(callbacks) == []
+
+
+def test_staff_cannot_give_a_reader_another_readers_address_in_another_spelling(staff_client):
+    make_subscriber("user@xn--exmple-cua.com")
+    reader = make_subscriber("old@example.org", topics=[make_topic()])
+    response = change_address(staff_client, reader, "USER@exämple.com")
+    assert "already exists" in response.content.decode()
+    reader.refresh_from_db()
+    assert reader.email == "old@example.org"
