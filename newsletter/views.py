@@ -136,22 +136,29 @@ def manage(request, subscriber: Subscriber, token: str):
             form = PreferencesForm.for_subscriber(subscriber)
         else:
             status = 400
-    elif action in ("pause", "resume"):
-        context["status_changed"] = subscriptions.change_status(subscriber, action, **who(request))
-    elif action == "resubscribe":
-        if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED):
-            subscriptions.resubscribe(subscriber, **who(request))
-        context["resubscribed"] = True
-    elif action in ("export", "erase"):
-        context["data_link"] = action
-        context["data_link_sent"] = privacy.email_data_link(subscriber, action)
     elif action == "sign_out":
         subscriptions.sign_out_links(subscriber)
         return render(request, "newsletter/signed_out.html", {"subscriber": subscriber})
     elif action is not None:
-        return render(request, "newsletter/manage.html", {**context, "form": form}, status=400)
+        done = quick_action(request, subscriber, action)
+        if done is None:
+            return render(request, "newsletter/manage.html", {**context, "form": form}, status=400)
+        context.update(done)
     context["form"] = form
     return render(request, "newsletter/manage.html", context, status=status)
+
+
+def quick_action(request, subscriber: Subscriber, action: str) -> dict | None:
+    """A one-button action on the preferences page: what the page then says, None if unknown."""
+    if action in ("pause", "resume"):
+        return {"status_changed": subscriptions.change_status(subscriber, action, **who(request))}
+    if action == "resubscribe":
+        if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED):
+            subscriptions.resubscribe(subscriber, **who(request))
+        return {"resubscribed": True}
+    if action in ("export", "erase"):
+        return {"data_link": action, "data_link_sent": privacy.email_data_link(subscriber, action)}
+    return None
 
 
 @require_http_methods(["GET"])
