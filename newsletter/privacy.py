@@ -41,6 +41,8 @@ def export_data(subscriber: Subscriber) -> dict[str, Any]:
         "email": subscriber.email,
         "status": subscriber.status,
         "preferences": preferences_of(subscriber),
+        # Choices from a sign-up that wait for the emailed confirmation (None: nothing waiting).
+        "pending_choices": subscriber.pending_choices,
         "created_at": subscriber.created_at,
         "confirmed_at": subscriber.confirmed_at,
         "unsubscribed_at": subscriber.unsubscribed_at,

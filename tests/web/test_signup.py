@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from newsletter import subscriptions
+from newsletter import privacy, subscriptions
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
 from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data
 
@@ -174,6 +174,7 @@ def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_
     reader.refresh_from_db()
     assert (list(reader.topics.all()), reader.interests, reader.digest_size) == ([mine], "robots", 10)
     assert reader.consents.get(action="signup").choices["interests"] == "spam"  # what was asked, on record
+    assert privacy.export_data(reader)["pending_choices"]["interests"] == "spam"
     client.post(subscriptions.path_for(reader, "confirm"))
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.ACTIVE
