@@ -187,6 +187,8 @@ def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_wa
     mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
     reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
     post(client, signup_data("known@example.org", topics=[theirs]))
+    page = client.get(subscriptions.path_for(reader, "manage")).content.decode()
+    assert "A sign-up for this address chose other settings" in page
     data = {**signup_data(topics=[mine], interests="robots"), "action": "save"}
     assert client.post(subscriptions.path_for(reader, "manage"), data).status_code == 200
     client.post(subscriptions.path_for(reader, "confirm"))
