@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import ratelimit
+from newsletter import ratelimit, reader_signals
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, DeliveryEvent, Subscriber, Suppression, email_hash
 from newsletter.tokens import BadToken, make_token, read_token
@@ -31,6 +31,8 @@ PREFERENCE_FIELDS = (
     "time_zone",
     "delivery_weekday",
     "interests",
+    "muted",
+    "trending",
 )
 Status = Subscriber.Status
 Action = ConsentRecord.Action
@@ -67,6 +69,7 @@ def preferences_of(subscriber: Subscriber) -> dict[str, Any]:
     """What the reader chose, as plain JSON-able data (stored with consents and exported)."""
     prefs = {name: getattr(subscriber, name) for name in PREFERENCE_FIELDS}
     prefs["topics"] = sorted(subscriber.topics.values_list("slug", flat=True))
+    prefs.update(reader_signals.taught(subscriber))
     return prefs
 
 
@@ -86,6 +89,7 @@ def _apply(subscriber: Subscriber, prefs: Mapping[str, Any]) -> None:
         setattr(subscriber, name, prefs[name])
     subscriber.save()
     subscriber.topics.set(prefs["topics"])
+    reader_signals.apply(subscriber, prefs)
 
 
 def sign_up(prefs: Mapping[str, Any], ip: str | None = None, user_agent: str = "") -> None:
@@ -171,6 +175,9 @@ def confirm(subscriber: Subscriber, ip: str | None = None, user_agent: str = "")
     Suppression.objects.filter(email_hash=email_hash(subscriber.email)).delete()
     record(subscriber, Action.CONFIRM, ip, user_agent)
     log.info("subscriber %s confirmed", subscriber.pk)
+    from newsletter.first_digest import plan_first_digest  # the sending machinery imports us
+
+    plan_first_digest(subscriber)
     return True
 
 
@@ -184,6 +191,11 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
         "delivery_hour": "Delivery hour",
         "time_zone": "Time zone",
         "delivery_weekday": "Weekly delivery day",
+        "seed_papers": "Papers like these",
+        "followed_authors": "Authors you follow",
+        "followed_orgs": "Organizations you follow",
+        "muted": "Muted words",
+        "trending": "How much trending",
     }
     changes = []
     for name, label in labels.items():
@@ -194,8 +206,12 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
 
 
 def _show(name: str, value: Any) -> str:
-    if name == "topics":
-        return ", ".join(value) or "none"
+    if name in ("topics", "seed_papers", "followed_authors", "followed_orgs"):
+        return ", ".join(value or []) or "none"
+    if name == "muted":
+        return ", ".join(value.splitlines()) or "none"
+    if name == "trending":
+        return Subscriber.Trending(value).label
     if name == "delivery_hour":
         return f"{value:02d}:00"
     if name == "delivery_weekday":
@@ -280,6 +296,8 @@ def export_data(subscriber: Subscriber) -> dict[str, Any]:
         "email": subscriber.email,
         "status": subscriber.status,
         "preferences": preferences_of(subscriber),
+        # Ratings, seed papers, follows, mutes and the trending dial.
+        "taught": reader_signals.export(subscriber),
         "created_at": subscriber.created_at,
         "confirmed_at": subscriber.confirmed_at,
         "unsubscribed_at": subscriber.unsubscribed_at,

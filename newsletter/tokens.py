@@ -14,6 +14,7 @@ PURPOSES: dict[str, timedelta | None] = {
     "manage": None,
     "unsubscribe": None,
     "digest": None,  # "view in browser" for one delivery
+    "feedback": None,  # 👍 / 👎 / "add to my papers" for one (reader, paper)
 }
 
 
