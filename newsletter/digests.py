@@ -305,22 +305,30 @@ def rank_readers(
     """Each reader's picks (reader dicts with READER_FIELDS; `issue_dates` by reader id gives
     each the papers editors pinned for that date), in a fixed handful of queries."""
     index, renderer = day_papers(now)
+    issue_dates = issue_dates or {}
+    docs, library, pinned = chunk_docs(readers, now, issue_dates)
+    ranked = rank(docs, index, now, library)
+    renderer.add_pinned(pinned)
+    for doc in docs:
+        pins = [pin_doc for paper, pin_doc in pinned.items() if paper.pinned_on == issue_dates.get(doc.id)]
+        ranked[doc.id] = sections.add_sections(doc, ranked.get(doc.id, []), index.papers, pins)
+    return ranked, renderer
+
+
+def chunk_docs(
+    readers: Sequence[dict], now: datetime, issue_dates: dict[int, date]
+) -> tuple[list[matching.ReaderDoc], dict[int, matching.PaperDoc], dict[Paper, matching.PaperDoc]]:
+    """The readers' ReaderDocs, the PaperDocs of the papers they rated or seeded (rank()'s
+    `library`), and the papers pinned for their dates with their PaperDocs."""
     ids = [reader["id"] for reader in readers]
     topics, sent, taught = reader_topics(ids), sent_papers(ids, now), digest_signals.taught_by(ids)
-    issue_dates = issue_dates or {}
     library, pinned = digest_signals.library_and_pins(taught, set(issue_dates.values()))
     docs = {p.id: p for p in paper_docs([*library, *pinned])}
     seeds = digest_signals.seed_pks(taught, library)
     readers_docs = [
         reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now, taught, seeds) for reader in readers
     ]
-    ranked = rank(readers_docs, index, now, {p.pk: docs[p.pk] for p in library})
-    renderer.add_pinned(pinned)
-    for doc in readers_docs:
-        day = issue_dates.get(doc.id)
-        pins = [docs[p.pk] for p in pinned if p.pinned_on == day]
-        ranked[doc.id] = sections.add_sections(doc, ranked.get(doc.id, []), index.papers, pins)
-    return ranked, renderer
+    return readers_docs, {p.pk: docs[p.pk] for p in library}, {p: docs[p.pk] for p in pinned}
 
 
 def rank(readers, index, now, library) -> dict[int, list]:

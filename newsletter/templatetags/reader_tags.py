@@ -23,3 +23,14 @@ def rated_papers(context, subscriber: Subscriber) -> dict:
     ratings = Rating.objects.filter(subscriber=subscriber, paper__hidden=False).select_related("paper")[:100]
     rows = [(r, make_token(f"{subscriber.key}:{r.paper_id}", "feedback")) for r in ratings]
     return {"rows": rows, "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("newsletter/_reader_taught.html")
+def reader_taught(subscriber: Subscriber) -> dict:
+    """Staff reader history: everything the reader taught their digest."""
+    return {
+        "reader": subscriber,
+        "ratings": Rating.objects.filter(subscriber=subscriber).select_related("paper")[:200],
+        "seeds": list(subscriber.seeds.all()),
+        "follows": list(subscriber.follows.all()),
+    }
