@@ -21,8 +21,10 @@ def _textarea(rows: int = 3) -> forms.Textarea:
 
 
 class SignalsFields(forms.Form):
+    # Not stripped: an error's line number must be the line the reader sees.
     seed_papers = forms.CharField(
         required=False,
+        strip=False,
         max_length=5000,
         widget=_textarea(4),
         label="Papers like these",
@@ -30,6 +32,7 @@ class SignalsFields(forms.Form):
     )
     followed_authors = forms.CharField(
         required=False,
+        strip=False,
         max_length=5000,
         widget=_textarea(),
         label="Authors you follow",
@@ -37,6 +40,7 @@ class SignalsFields(forms.Form):
     )
     followed_orgs = forms.CharField(
         required=False,
+        strip=False,
         max_length=5000,
         widget=_textarea(),
         label="Labs and organizations you follow",
