@@ -194,3 +194,20 @@ def test_a_followed_authors_new_paper_is_sent_with_its_reason():
     assert row.paper_ids == [paper.pk]
     assert row.reasons == ["by Jane Doe, whom you follow"]
     assert "by Jane Doe, whom you follow" in mail.outbox[0].body
+
+
+def test_every_paper_in_the_email_has_feedback_links_for_its_reader_in_both_parts(settings):
+    settings.SITE_URL = "https://papers.example.org"
+    topic = make_topic()
+    papers = [make_paper(topic) for _ in range(3)]
+    reader = make_reader(topic)
+    send(reader)
+
+    html, text = html_and_text(mail.outbox[0])
+    for paper in papers:
+        base = f"https://papers.example.org/feedback/{make_token(f'{reader.key}:{paper.pk}', 'feedback')}/"
+        assert f'href="{base}more/"' in html
+        assert f'href="{base}less/"' in html
+        assert f"👍 More like this: {base}more/" in text
+        assert f"👎 Less like this: {base}less/" in text
+    assert html.count("More like this") == 3
