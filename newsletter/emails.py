@@ -270,5 +270,14 @@ def digest_esp_extra(backend: str, postmark_stream: str) -> dict[str, str]:
     return {}
 
 
+# How the section markers read on a paper's "why" line.
+SECTION_REASONS = {
+    sections.PINNED: "pinned by the editors",
+    sections.TRENDING: "one of the day's most upvoted",
+}
+
+
 def reason(pick) -> str:
+    if pick.reasons and pick.reasons[0] in SECTION_REASONS:
+        return SECTION_REASONS[pick.reasons[0]]
     return "; ".join(pick.reasons[:2]) or "picked for you"
