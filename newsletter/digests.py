@@ -5,6 +5,7 @@ The only module that queries for a digest. Matching (newsletter.matching) and re
 Reads are in bulk per chunk of deliveries, so the query count per digest stays near zero.
 """
 
+import inspect
 import logging
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 
-from newsletter import matching
+from newsletter import digest_signals, matching, sections
 from newsletter.emails import DigestRenderer
 from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash
 from papers.models import Paper, PaperTopic, Topic
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Weekly readers get the last 7 days; nobody's digest reaches further back than that.
 WINDOW = timedelta(days=7)
+# A reader's first digest (sent at confirmation) holds the best of the last 3 days.
+FIRST_WINDOW = timedelta(days=3)
 PLAN_BATCH = 2000
 # The day's papers (index and rendered fragments) are rebuilt when they change, or after this.
 DAY_CACHE_SECONDS = 3600
@@ -153,7 +156,7 @@ def dry_run(readers: Sequence[tuple[int, str, date]], now: datetime):
     for start in range(0, len(readers), settings.DIGEST_CHUNK_SIZE):
         batch = readers[start : start + settings.DIGEST_CHUNK_SIZE]
         values = Subscriber.objects.filter(id__in=[pk for pk, _, _ in batch]).values(*READER_FIELDS)
-        picks, renderer = rank_readers(list(values), now)
+        picks, renderer = rank_readers(list(values), now, {pk: day for pk, _, day in batch})
         for pk, email, day in batch:
             yield pk, email, day, picks.get(pk, []), renderer.titles
 
@@ -210,19 +213,24 @@ def day_papers(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
 
 def build_day(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
     papers = list(visible_papers(now).select_related("organization").order_by("id"))
-    links = defaultdict(set)
-    applied = PaperTopic.objects.applied().filter(paper__in=[p.pk for p in papers], topic__active=True)
-    for paper_id, topic_id in applied.values_list("paper_id", "topic_id"):
-        links[paper_id].add(topic_id)
     topics = {
         t.pk: matching.TopicDoc(t.pk, t.name, tuple(t.keywords), tuple(t.categories))
         for t in Topic.objects.filter(active=True)
     }
-    docs = [paper_doc(p, frozenset(links[p.pk])) for p in papers]
+    docs = paper_docs(papers)
     started = time.monotonic()
     index = matching.build_index(docs, topics)
     log.info("digest: indexed %d papers in %.1fs", len(docs), time.monotonic() - started)
     return index, DigestRenderer(papers)
+
+
+def paper_docs(papers: Sequence[Paper]) -> list[matching.PaperDoc]:
+    """PaperDocs with their applied, active topics (one query)."""
+    links = defaultdict(set)
+    applied = PaperTopic.objects.applied().filter(paper__in=[p.pk for p in papers], topic__active=True)
+    for paper_id, topic_id in applied.values_list("paper_id", "topic_id"):
+        links[paper_id].add(topic_id)
+    return [paper_doc(p, frozenset(links[p.pk])) for p in papers]
 
 
 def paper_doc(paper: Paper, topic_ids: frozenset[int]) -> matching.PaperDoc:
@@ -235,6 +243,8 @@ def paper_doc(paper: Paper, topic_ids: frozenset[int]) -> matching.PaperDoc:
         upvotes=paper.upvotes,
         featured=paper.featured,
         categories=tuple(paper.categories),
+        authors=tuple(paper.authors),
+        organization=paper.organization.name if paper.organization_id else "",
     )
 
 
@@ -286,20 +296,53 @@ READER_FIELDS = (
     "digest_size",
     "interests",
     "last_digest_at",
+    "muted",
+    "trending",
 )
 
 
-def rank_readers(readers: Sequence[dict], now: datetime) -> tuple[dict[int, list], DigestRenderer]:
-    """Each reader's picks (reader dicts with READER_FIELDS), in two queries plus the day's cache."""
+def rank_readers(
+    readers: Sequence[dict], now: datetime, issue_dates: dict[int, date] | None = None
+) -> tuple[dict[int, list], DigestRenderer]:
+    """Each reader's picks (reader dicts with READER_FIELDS; `issue_dates` by reader id gives
+    each the papers editors pinned for that date), in a fixed handful of queries."""
     index, renderer = day_papers(now)
+    issue_dates = issue_dates or {}
+    docs, library, pinned = chunk_docs(readers, now, issue_dates)
+    ranked = rank(docs, index, now, library)
+    renderer.add_pinned(pinned)
+    for doc in docs:
+        pins = [pin_doc for paper, pin_doc in pinned.items() if paper.pinned_on == issue_dates.get(doc.id)]
+        ranked[doc.id] = sections.add_sections(doc, ranked.get(doc.id, []), index.papers, pins)
+    return ranked, renderer
+
+
+def chunk_docs(
+    readers: Sequence[dict], now: datetime, issue_dates: dict[int, date]
+) -> tuple[list[matching.ReaderDoc], dict[int, matching.PaperDoc], dict[Paper, matching.PaperDoc]]:
+    """The readers' ReaderDocs, the PaperDocs of the papers they rated or seeded (rank()'s
+    `library`), and the papers pinned for their dates with their PaperDocs."""
     ids = [reader["id"] for reader in readers]
-    topics, sent = reader_topics(ids), sent_papers(ids, now)
-    docs = [reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now) for reader in readers]
-    return matching.rank(docs, index, now), renderer
+    topics, sent, taught = reader_topics(ids), sent_papers(ids, now), digest_signals.taught_by(ids)
+    library, pinned = digest_signals.library_and_pins(taught, set(issue_dates.values()))
+    docs = {p.id: p for p in paper_docs([*library, *pinned])}
+    seeds = digest_signals.seed_pks(taught, library)
+    readers_docs = [
+        reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now, taught, seeds) for reader in readers
+    ]
+    return readers_docs, {p.pk: docs[p.pk] for p in library}, {p: docs[p.pk] for p in pinned}
+
+
+def rank(readers, index, now, library) -> dict[int, list]:
+    """matching.rank, given the readers' rated and seeded papers once it takes them."""
+    if "library" in inspect.signature(matching.rank).parameters:
+        return matching.rank(readers, index, now, library=library)
+    return matching.rank(readers, index, now)
 
 
 def match_chunk(chunk: Chunk, sendable: list[tuple[int, dict, date]], now: datetime) -> None:
-    picks, chunk.renderer = rank_readers([reader for _, reader, _ in sendable], now)
+    issue_dates = {reader["id"]: issue_date for _, reader, issue_date in sendable}
+    picks, chunk.renderer = rank_readers([reader for _, reader, _ in sendable], now, issue_dates)
     for delivery_id, reader, issue_date in sendable:
         chosen = picks.get(reader["id"]) or []
         if not chosen:
@@ -339,39 +382,49 @@ def sent_papers(subscriber_ids: Sequence[int], now: datetime) -> dict[int, set[i
     return sent
 
 
-def reader_doc(reader: dict, topic_ids: list[int], sent: set[int], now: datetime) -> matching.ReaderDoc:
-    """Daily readers get what appeared since their last digest; weekly readers the last 7 days."""
+def reader_doc(
+    reader: dict,
+    topic_ids: list[int],
+    sent: set[int],
+    now: datetime,
+    taught: digest_signals.Taught | None = None,
+    seeds: dict[int, tuple[int, ...]] | None = None,
+) -> matching.ReaderDoc:
+    """Daily readers get what appeared since their last digest; weekly readers the last 7 days;
+    a first digest the last 3."""
     since = now - WINDOW
-    if reader["frequency"] == Subscriber.Frequency.DAILY and reader["last_digest_at"]:
+    if reader["last_digest_at"] is None:
+        since = now - FIRST_WINDOW
+    elif reader["frequency"] == Subscriber.Frequency.DAILY:
         since = max(since, reader["last_digest_at"])
+    taught, pk = taught or digest_signals.Taught(), reader["id"]
     return matching.ReaderDoc(
-        id=reader["id"],
+        id=pk,
         topic_ids=tuple(sorted(topic_ids)),
         interests=reader["interests"],
         size=reader["digest_size"],
         since=since,
         exclude=frozenset(sent),
+        seed_ids=(seeds or {}).get(pk, ()),
+        liked_ids=tuple(taught.liked.get(pk, ())),
+        disliked_ids=tuple(taught.disliked.get(pk, ())),
+        followed_authors=tuple(taught.authors.get(pk, ())),
+        followed_orgs=tuple(taught.orgs.get(pk, ())),
+        muted=sections.muted_phrases(reader.get("muted", "")),
+        trending=reader.get("trending") or Subscriber.Trending.BALANCED,
     )
 
 
 def preview(subscriber: Subscriber, now: datetime) -> tuple[list[matching.Pick], DigestRenderer]:
     """The digest this reader would get now (staff preview and test digests): nothing written."""
-    index, renderer = day_papers(now)
-    topics = reader_topics([subscriber.pk])[subscriber.pk]
-    values = {f: getattr(subscriber, f) for f in ("id", "interests", "digest_size", "frequency")}
-    sent = sent_papers([subscriber.pk], now)[subscriber.pk]
-    doc = reader_doc({**values, "last_digest_at": subscriber.last_digest_at}, topics, sent, now)
-    return matching.rank([doc], index, now).get(subscriber.pk, []), renderer
+    values = {f: getattr(subscriber, f) for f in READER_FIELDS}
+    picks, renderer = rank_readers([values], now, {subscriber.pk: local_date(subscriber.time_zone, now)})
+    return picks.get(subscriber.pk, []), renderer
 
 
 def delivered(delivery: DigestDelivery) -> tuple[list[matching.Pick], DigestRenderer]:
     """A sent digest as it was mailed ("view in browser"); papers hidden since then drop out."""
     papers = Paper.objects.filter(pk__in=delivery.paper_ids, hidden=False).select_related("organization")
     renderer = DigestRenderer(papers)
-    reasons = dict(zip(delivery.paper_ids, delivery.reasons or [], strict=False))
-    picks = [
-        matching.Pick(pk, 0.0, (reasons[pk],) if reasons.get(pk) else ())
-        for pk in delivery.paper_ids
-        if pk in renderer.titles
-    ]
-    return picks, renderer
+    renderer.add_pinned(p for p in papers if p.editor_note)
+    return sections.stored_picks(delivery.paper_ids, delivery.reasons, renderer.titles), renderer

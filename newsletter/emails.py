@@ -18,6 +18,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.module_loading import import_string
 
+from newsletter import sections
 from newsletter.tokens import reader_token
 
 
@@ -145,11 +146,18 @@ class DigestRenderer:
         self.titles: dict[int, str] = {}
         self.html: dict[int, list[str]] = {}
         self.text: dict[int, list[str]] = {}
+        self.base = base
+        self.pinned_html: dict[int, list[str]] = {}
+        self.pinned_text: dict[int, list[str]] = {}
         for paper in papers:
-            context = {**base, **paper_context(paper)}
-            self.titles[paper.pk] = context["title"]
-            self.html[paper.pk] = split_slots(render_to_string("emails/digest_paper.html", context))
-            self.text[paper.pk] = split_slots(render_to_string("emails/digest_paper.txt", context).strip())
+            self.add_paper(paper)
+        self.headings = {
+            kind: [
+                render_to_string(f"emails/digest_section.{ext}", {"section": kind}).strip("\n")
+                for ext in ("html", "txt")
+            ]
+            for kind in ("pinned", "matched", "trending")
+        }
         slots = {
             name: f"%%{name.upper()}%%" for name in ("issue_date", "count_phrase", "papers", "preheader")
         }
@@ -159,8 +167,26 @@ class DigestRenderer:
         self.subject = get_template("emails/digest.subject.txt")
         self.url_prefixes = {
             name: settings.SITE_URL + reverse(name, args=[TOKEN_SLOT]).split(TOKEN_SLOT)[0]
-            for name in ("digest-web", "manage", "unsubscribe")
+            for name in ("digest-web", "manage", "unsubscribe", "feedback")
         }
+
+    def add_paper(self, paper, note: bool = False) -> None:
+        feedback = {f"{name}_url": f"%%{name.upper()}_URL%%" for name in ("more", "less", "save")}
+        context = {**self.base, **paper_context(paper), **feedback}
+        if note:  # the "From the editors" variant shows the editor's note
+            context["editor_note"] = " ".join(paper.editor_note.split())
+        html = split_slots(render_to_string("emails/digest_paper.html", context))
+        text = split_slots(render_to_string("emails/digest_paper.txt", context).strip())
+        self.titles[paper.pk] = context["title"]
+        (self.pinned_html if note else self.html)[paper.pk] = html
+        (self.pinned_text if note else self.text)[paper.pk] = text
+
+    def add_pinned(self, papers: Iterable) -> None:
+        """Papers editors pinned: rendered with their note (and on their own if not of the day)."""
+        for paper in papers:
+            if paper.pk not in self.html:
+                self.add_paper(paper)
+            self.add_paper(paper, note=True)
 
     def links(self, delivery_id: int | None, key: str, link_key: str = "") -> dict[str, str]:
         prefix = self.url_prefixes
@@ -173,7 +199,35 @@ class DigestRenderer:
             "WEB_URL": web or settings.SITE_URL + "/",
             "MANAGE_URL": prefix["manage"] + reader_token(key, link_key, "manage") + "/",
             "UNSUBSCRIBE_URL": prefix["unsubscribe"] + reader_token(key, link_key, "unsubscribe") + "/",
+            "KEY": key,
+            "LINK_KEY": link_key,
         }
+
+    def feedback_links(self, key: str, link_key: str, paper_id: int) -> dict[str, str]:
+        """👍, 👎 and "add to my papers" for one paper: one token scoped to (reader, paper)."""
+        base = self.url_prefixes["feedback"] + reader_token(key, link_key, "feedback", paper_id) + "/"
+        return {"MORE_URL": base + "more/", "LESS_URL": base + "less/", "SAVE_URL": base + "save/"}
+
+    def section_parts(self, picks: Sequence, links: Mapping[str, str]) -> tuple[str, str]:
+        """(html, text) of the papers, in their sections; a heading only when there are several."""
+        parts = sections.split(picks)
+        groups = [("pinned", parts.pinned), ("matched", parts.matched), ("trending", parts.trending)]
+        groups = [(kind, group) for kind, group in groups if group]
+        html, text = [], []
+        for kind, group in groups:
+            if len(groups) > 1:
+                html.append(self.headings[kind][0])
+                text.append(self.headings[kind][1])
+            for p in group:
+                pinned = kind == "pinned" and p.paper_id in self.pinned_html
+                values = {
+                    "REASON": reason(p),
+                    **self.feedback_links(links["KEY"], links["LINK_KEY"], p.paper_id),
+                }
+                html_parts = (self.pinned_html if pinned else self.html)[p.paper_id]
+                html.append(fill_slots(html_parts, {**values, "REASON": escape(values["REASON"])}))
+                text.append(fill_slots((self.pinned_text if pinned else self.text)[p.paper_id], values))
+        return "".join(html), "\n\n".join(text)
 
     def parts(self, picks: Sequence, issue_date: date, links: Mapping[str, str]) -> tuple[str, str, str]:
         """(subject, text, html) of one reader's digest."""
@@ -184,15 +238,12 @@ class DigestRenderer:
             "COUNT_PHRASE": f"{count} new paper{pluralize(count)}",
         }
         values["PREHEADER"] = escape(", ".join(self.titles[p.paper_id] for p in picks[:3]))
-        values["PAPERS"] = "".join(
-            fill_slots(self.html[p.paper_id], {"REASON": escape(reason(p))}) for p in picks
-        )
+        values["PAPERS"], text_papers = self.section_parts(picks, links)
         html = fill_slots(self.html_shell, values)
-        values["PAPERS"] = "\n\n".join(
-            fill_slots(self.text[p.paper_id], {"REASON": reason(p)}) for p in picks
-        )
+        values["PAPERS"] = text_papers
         text = fill_slots(self.text_shell, values)
-        subject = self.subject.render({"count": count, "top_title": self.titles[picks[0].paper_id]})
+        top = sections.split(picks).matched or picks
+        subject = self.subject.render({"count": count, "top_title": self.titles[top[0].paper_id]})
         return " ".join(subject.split()), text, html
 
     def message(self, out, delivery_id: int | None = None, to: str | None = None) -> Email:
@@ -227,5 +278,14 @@ def digest_esp_extra(backend: str, postmark_stream: str) -> dict[str, str]:
     return {}
 
 
+# How the section markers read on a paper's "why" line.
+SECTION_REASONS = {
+    sections.PINNED: "pinned by the editors",
+    sections.TRENDING: "one of the day's most upvoted",
+}
+
+
 def reason(pick) -> str:
+    if pick.reasons and pick.reasons[0] in SECTION_REASONS:
+        return SECTION_REASONS[pick.reasons[0]]
     return "; ".join(pick.reasons[:2]) or "picked for you"

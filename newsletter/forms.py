@@ -13,6 +13,7 @@ from django.core.cache import cache as shared_cache
 
 from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.models import Subscriber
+from newsletter.signals_forms import SIGNAL_FIELDS, SignalsFields, signal_initial
 from papers.models import Topic
 
 FORM_SALT = "paperboy.signup-form"
@@ -53,7 +54,7 @@ class EmailInput(forms.EmailField):
             raise forms.ValidationError(str(exc)) from exc
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(SignalsFields, forms.Form):
     """What a reader wants; used on its own by the manage page and inside the sign-up form."""
 
     topics = forms.ModelMultipleChoiceField(
@@ -86,16 +87,21 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not self.errors and not data.get("topics") and not data.get("interests", "").strip():
-            raise forms.ValidationError("Pick at least one topic or describe an interest.")
+        described = data.get("topics") or data.get("interests", "").strip() or self.has_signals()
+        if not self.errors and not described:
+            raise forms.ValidationError(
+                "Pick at least one topic, describe an interest or name a paper you like."
+            )
         if "interests" in data:
             data["interests"] = " ".join(data["interests"].split())
         return data
 
     @classmethod
     def for_subscriber(cls, subscriber: Subscriber, data=None) -> "PreferencesForm":
-        initial = {name: getattr(subscriber, name) for name in cls.base_fields if name != "topics"}
+        names = [name for name in cls.base_fields if name not in ("topics", *SIGNAL_FIELDS)]
+        initial = {name: getattr(subscriber, name) for name in names}
         initial["topics"] = list(subscriber.topics.values_list("pk", flat=True))
+        initial.update(signal_initial(subscriber))
         return cls(data, initial=initial)
 
 

@@ -30,6 +30,11 @@ class Subscriber(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
+    class Trending(models.TextChoices):
+        MATCHES = "matches", "Only what matches me"
+        BALANCED = "balanced", "Balanced"
+        TOP = "top", "Also the day's top papers"
+
     # Signed links carry this random key, never the sequential primary key.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Also in every link (newsletter/tokens.py): changing it signs out all links sent so far.
@@ -58,6 +63,15 @@ class Subscriber(models.Model):
     # Choices from a sign-up for an address we already know: applied only when the link mailed
     # to that address confirms them, so a stranger cannot change a reader's preferences.
     pending_choices = models.JSONField(null=True, blank=True, editable=False)
+
+    # What the reader taught the digest beyond topics; ratings, seeds and follows have their own
+    # tables (newsletter/signal_models.py).
+    muted = models.TextField(
+        max_length=1000,
+        blank=True,
+        help_text="Words or phrases, one per line: matching papers are never sent.",
+    )
+    trending = models.CharField(max_length=10, choices=Trending.choices, default=Trending.BALANCED)
 
     class Meta:
         ordering = ["-created_at"]
@@ -267,3 +281,7 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Registered with this app from their own module.
+from newsletter.signal_models import Follow, Rating, SeedPaper  # noqa: E402, F401

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import ratelimit
+from newsletter import ratelimit, reader_signals
 from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash
 from newsletter.subscriptions import EMAIL_STATES, enqueue_email, preferences_of
 
@@ -43,6 +43,8 @@ def export_data(subscriber: Subscriber) -> dict[str, Any]:
         "preferences": preferences_of(subscriber),
         # Choices from a sign-up that wait for the emailed confirmation (None: nothing waiting).
         "pending_choices": subscriber.pending_choices,
+        # Ratings, seed papers, follows, mutes and the trending dial.
+        "taught": reader_signals.export(subscriber),
         "created_at": subscriber.created_at,
         "confirmed_at": subscriber.confirmed_at,
         "unsubscribed_at": subscriber.unsubscribed_at,

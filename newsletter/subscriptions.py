@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from newsletter import ratelimit
+from newsletter import ratelimit, reader_signals
 from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
@@ -33,6 +33,8 @@ PREFERENCE_FIELDS = (
     "time_zone",
     "delivery_weekday",
     "interests",
+    "muted",
+    "trending",
 )
 Status = Subscriber.Status
 Action = ConsentRecord.Action
@@ -88,6 +90,7 @@ def preferences_of(subscriber: Subscriber) -> dict[str, Any]:
     """What the reader chose, as plain JSON-able data (stored with consents and exported)."""
     prefs = {name: getattr(subscriber, name) for name in PREFERENCE_FIELDS}
     prefs["topics"] = sorted(subscriber.topics.values_list("slug", flat=True))
+    prefs.update(reader_signals.taught(subscriber))
     return prefs
 
 
@@ -112,11 +115,14 @@ def _apply(subscriber: Subscriber, prefs: Mapping[str, Any]) -> None:
         setattr(subscriber, name, prefs[name])
     subscriber.save()
     subscriber.topics.set(prefs["topics"])
+    reader_signals.apply(subscriber, prefs)
 
 
 def choices_of(prefs: Mapping[str, Any]) -> dict[str, Any]:
     """Form choices (topics as Topic objects) as JSON-able data, topics by slug."""
     choices = {name: prefs[name] for name in PREFERENCE_FIELDS}
+    # Seeds and follows wait with the rest (reader_signals.apply takes the keys present).
+    choices.update({name: list(prefs[name]) for name in reader_signals.SIGNAL_KEYS if name in prefs})
     return {**choices, "topics": sorted(topic.slug for topic in prefs["topics"])}
 
 
@@ -224,6 +230,9 @@ def confirm(subscriber: Subscriber, ip: str | None = None, user_agent: str = "")
     # Fresh double opt-in is exactly what a suppressed or erased address needed.
     Suppression.objects.filter(email_hash=email_hash(subscriber.email)).delete()
     log.info("subscriber %s confirmed", subscriber.pk)
+    from newsletter.first_digest import plan_first_digest  # the sending machinery imports us
+
+    plan_first_digest(subscriber)
     return True
 
 
@@ -237,6 +246,11 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
         "delivery_hour": "Delivery hour",
         "time_zone": "Time zone",
         "delivery_weekday": "Weekly delivery day",
+        "seed_papers": "Papers like these",
+        "followed_authors": "Authors you follow",
+        "followed_orgs": "Organizations you follow",
+        "muted": "Muted words",
+        "trending": "How much trending",
     }
     changes = []
     for name, label in labels.items():
@@ -247,8 +261,12 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
 
 
 def _show(name: str, value: Any) -> str:
-    if name == "topics":
-        return ", ".join(value) or "none"
+    if name in ("topics", "seed_papers", "followed_authors", "followed_orgs"):
+        return ", ".join(value or []) or "none"
+    if name == "muted":
+        return ", ".join(value.splitlines()) or "none"
+    if name == "trending":
+        return Subscriber.Trending(value).label
     if name == "delivery_hour":
         return f"{value:02d}:00"
     if name == "delivery_weekday":

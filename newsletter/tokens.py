@@ -31,6 +31,7 @@ PURPOSES: dict[str, Purpose] = {
     # Reading or deleting everything is only ever offered through a fresh emailed link.
     "export": Purpose(timedelta(hours=1)),
     "erase": Purpose(timedelta(hours=1)),
+    "feedback": Purpose(None),  # 👍 / 👎 / "add to my papers" for one (reader, paper)
 }
 
 

@@ -12,7 +12,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from newsletter import privacy, ratelimit, subscriptions
-from newsletter.forms import PreferencesForm, ResendForm, SubscribeForm, claim_started, looks_automated
+from newsletter.forms import (
+    WEEKDAYS,
+    PreferencesForm,
+    ResendForm,
+    SubscribeForm,
+    claim_started,
+    looks_automated,
+)
 from newsletter.models import Subscriber
 from newsletter.tokens import BadToken
 
@@ -107,10 +114,12 @@ def resend(request):
 @with_subscriber("confirm")
 def confirm(request, subscriber: Subscriber, token: str):
     # GET only shows a button: link scanners in mail systems must not confirm on someone's behalf.
+    just_confirmed = False
     if request.method == "POST":
-        subscriptions.confirm(subscriber, **who(request))
+        just_confirmed = subscriptions.confirm(subscriber, **who(request))
         subscriber.refresh_from_db()
     context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+    context.update(just_confirmed=just_confirmed, weekday=WEEKDAYS[subscriber.delivery_weekday])
     return render(request, "newsletter/confirm.html", context)
 
 

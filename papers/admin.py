@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
 
 from papers import tasks
+from papers.admin_signals import RatingFilter, ReaderSignalsAdmin
 from papers.ingestion.upsert import sync_auto_topics
 from papers.models import Organization, Paper, PaperTopic, Topic
 
@@ -50,8 +51,11 @@ class TopicChoiceForm(forms.Form):
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
-    list_display = ["title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden"]
+class PaperAdmin(ReaderSignalsAdmin, admin.ModelAdmin):
+    list_display = [
+        "title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden",
+        "pinned_on", "ratings",
+    ]  # fmt: skip
     list_display_links = ["title"]
     list_filter = [
         ("listed_on", admin.DateFieldListFilter),
@@ -61,6 +65,8 @@ class PaperAdmin(admin.ModelAdmin):
         "featured",
         "hidden",
         "withdrawn",
+        RatingFilter,
+        ("pinned_on", admin.DateFieldListFilter),
     ]
     search_fields = ["title", "abstract", "authors", "paper_id"]
     date_hierarchy = "listed_on"
@@ -70,11 +76,12 @@ class PaperAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     actions = [
         "feature", "unfeature", "hide", "unhide", "add_topic", "remove_topic", "retag", "refresh_from_source",
+        "pin_today", "unpin",
     ]  # fmt: skip
     provenance = ["source", "source_raw_id", "id_kind", "imported_at", "last_imported_at", "first_seen_at"]
     readonly_fields = [*provenance, "popularity_updated_at", "withdrawn"]
     fieldsets = [
-        ("Editor", {"fields": ["featured", "hidden", "editor_note"]}),
+        ("Editor", {"fields": ["featured", "hidden", "editor_note", "pinned_on"]}),
         (None, {"fields": ["paper_id", "version", "title", "abstract", "authors", "author_count",
                            "organization"]}),
         ("Details", {"fields": ["categories", "primary_category", "published_at", "listed_on", "code_url",

@@ -1,8 +1,14 @@
 """The paper catalog: every paper a digest can contain, its topics, and what editors decided."""
 
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+MAX_PINS_PER_DAY = 2  # "From the editors" stays a short section
+
+
+class PinLimitError(ValueError):
+    """More papers pinned for one day than a digest shows."""
 
 
 class Organization(models.Model):
@@ -91,6 +97,13 @@ class Paper(models.Model):
     featured = models.BooleanField(default=False, help_text="Editor's pick.", db_index=True)
     hidden = models.BooleanField(default=False, help_text="Never shown or sent.", db_index=True)
     editor_note = models.TextField(blank=True)
+    pinned_on = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Shown to every reader (except 'only what matches me') in that day's digest, "
+        "with the editor's note. At most 2 papers per day.",
+    )
 
     # Provenance.
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -109,6 +122,19 @@ class Paper(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("paper", args=[self.paper_id])
+
+    @classmethod
+    @transaction.atomic
+    def pin(cls, paper_pks: list[int], day) -> None:
+        """Pin these papers to `day`'s digests, or raise PinLimitError and change nothing."""
+        already = cls.objects.select_for_update().filter(pinned_on=day).exclude(pk__in=paper_pks)
+        total = len(set(paper_pks)) + already.count()
+        if total > MAX_PINS_PER_DAY:
+            raise PinLimitError(
+                f"At most {MAX_PINS_PER_DAY} papers can be pinned for {day:%Y-%m-%d}; "
+                f"{already.count()} already are. Unpin one first."
+            )
+        cls.objects.filter(pk__in=paper_pks).update(pinned_on=day)
 
     @property
     def arxiv_url(self) -> str:

@@ -56,3 +56,11 @@ def refresh_papers(paper_pks: list[int]) -> str:
 def retag_recent_papers(days: int = 30) -> None:
     """After an editor changes a topic: recent papers get the topic's new definition."""
     logger.info("re-tagged %d recent papers", upsert.retag_recent(days))
+
+
+@shared_task(**RETRY)
+def import_arxiv_ids(ids: list[str]) -> str:
+    """Papers readers named (seed papers) that the catalogue does not have yet."""
+    result = arxiv.import_ids(ids)
+    logger.info("arxiv ids (%d): %s", len(ids), result)
+    return str(result)

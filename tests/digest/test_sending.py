@@ -124,9 +124,9 @@ def test_a_chunk_costs_the_same_queries_whatever_its_size(size, settings, django
     make_paper(topic)
     ids = plan(*[make_reader(topic) for _ in range(size)])
     digests.day_papers(timezone.now())  # a worker keeps the day's papers between chunks
-    # rows, readers, suppressions, day signature, topics, sent papers, (skip check: none),
-    # claim, outcomes, last_digest_at
-    with django_assert_num_queries(9):
+    # rows, readers, suppressions, day signature, topics, sent papers, ratings, seeds, follows,
+    # rated/seeded/pinned papers, (skip check: none), claim, outcomes, last_digest_at
+    with django_assert_num_queries(13):
         sending.send_chunk(ids)
     assert len(mail.outbox) == size
 

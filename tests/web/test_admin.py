@@ -162,6 +162,8 @@ def change_address(staff_client, reader, email):
         "delivery_hour": reader.delivery_hour,
         "time_zone": reader.time_zone,
         "delivery_weekday": reader.delivery_weekday,
+        "muted": reader.muted,
+        "trending": reader.trending,
         "consents-TOTAL_FORMS": "0",
         "consents-INITIAL_FORMS": "0",
     }

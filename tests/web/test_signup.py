@@ -249,7 +249,9 @@ def test_bad_input_gets_a_message_next_to_the_field_and_writes_nothing(client, o
 def test_at_least_one_topic_or_interest_is_needed(client):
     response = post(client, signup_data(topics=[], interests="  "))
     assert response.status_code == 400
-    assert "Pick at least one topic or describe an interest." in response.content.decode()
+    assert (
+        "Pick at least one topic, describe an interest or name a paper you like." in response.content.decode()
+    )
     assert not Subscriber.objects.exists()
 
 

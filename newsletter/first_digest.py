@@ -1,0 +1,19 @@
+"""A reader's first digest goes out when they confirm, not at their hour the next day. It is
+that day's digest (one delivery per reader and date), planned and sent like any other."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from newsletter import digests, sending
+from newsletter.models import Subscriber
+
+
+def plan_first_digest(subscriber: Subscriber, now: datetime | None = None) -> list[int]:
+    """Plan today's (local) digest now and send it once the caller's transaction commits.
+    Nothing is planned when the reader already has a digest for today."""
+    now = now or timezone.now()
+    day = digests.local_date(subscriber.time_zone, now)
+    ids = digests.create_deliveries([(subscriber.pk, subscriber.email, day)], now)
+    sending.schedule(ids)
+    return ids

@@ -1,0 +1,54 @@
+"""Seed papers the catalogue lacks are fetched from arXiv by a real worker, never in the request."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from newsletter import digest_signals, subscriptions
+from newsletter.models import SeedPaper
+from papers.models import Paper
+from tests.helpers import wait_until
+from tests.papers.server import atom
+from tests.web.builders import make_subscriber, make_topic
+
+pytestmark = pytest.mark.celery
+API = "/api/query"
+
+
+@pytest.fixture
+def worker(server, start_worker):
+    return start_worker(
+        PAPERS_ARXIV_API_URL=settings.PAPERS_ARXIV_API_URL,
+        PAPERS_ARXIV_MIN_INTERVAL="0.05",
+        PAPERS_HTTP_BACKOFF="0.01",
+    )
+
+
+def test_unknown_seed_papers_are_imported_in_the_background_and_join_the_readers_seeds(server, worker):
+    slow = atom("arxiv_api.atom")
+    slow.delay = 2.0  # arXiv takes its time: the reader's page must not wait for it
+    server.add(API, slow)
+    reader = make_subscriber(topics=[make_topic("Tiny robots")])
+    data = {
+        "topics": [],
+        "interests": "",
+        "frequency": "daily",
+        "digest_size": "10",
+        "delivery_hour": "8",
+        "time_zone": "UTC",
+        "delivery_weekday": "0",
+        "seed_papers": "https://arxiv.org/abs/2509.25760v3",
+        "action": "save",
+    }
+    response = Client().post(subscriptions.path_for(reader, "manage"), data)
+
+    assert response.status_code == 200
+    assert SeedPaper.objects.get().arxiv_id == "2509.25760"
+    assert not Paper.objects.exists()  # answered before arXiv did
+    wait_until(lambda: Paper.objects.filter(paper_id="2509.25760").exists())
+    assert server.seen[0].query["id_list"] == "2509.25760"
+    taught = digest_signals.taught_by([reader.pk])
+    library, _ = digest_signals.library_and_pins(taught, set())
+    assert digest_signals.seed_pks(taught, library) == {
+        reader.pk: (Paper.objects.get(paper_id="2509.25760").pk,)
+    }
