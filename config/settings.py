@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.checks.security.base import SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,9 +39,21 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the development key: set a real secret."
     )
+# An empty key makes every page fail and a short one can be guessed: refuse to start with a key
+# that Django's own deployment check (security.W009) would call weak.
+if not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is too weak: with DJANGO_DEBUG off it needs at least {SECRET_KEY_MIN_LENGTH} "
+        f"characters, {SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them different "
+        "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 
-# Absolute base for links in emails (no trailing slash).
-SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Absolute base for links in emails (no trailing slash). Unset, it follows the port `make run`
+# serves on: the Makefile passes it as SITE_PORT to every process, because honcho gives each
+# process (web, worker, beat) a PORT of its own and the worker builds the links.
+SITE_URL = env("SITE_URL", default=f"http://localhost:{env.int('SITE_PORT', default=8000)}").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Paperboy")
 
 INSTALLED_APPS = [
