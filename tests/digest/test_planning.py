@@ -63,7 +63,11 @@ def test_planning_again_the_same_day_creates_nothing(django_capture_on_commit_ca
 
 
 def test_weekly_readers_are_planned_on_their_weekday_only():
-    reader = make_reader(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=2)  # Wednesday
+    reader = make_reader(
+        frequency=Subscriber.Frequency.WEEKLY,
+        delivery_weekday=2,
+        delivery_hour=12,  # Wednesday noon
+    )
     with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)):  # Tuesday
         sending.tick()
     with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)):  # Wednesday
