@@ -186,6 +186,11 @@ PAPERBOY_SCHEDULES = {
         "task": "newsletter.tasks.digest_tick",
         "crontab": env("SCHEDULE_DIGEST_TICK", default="*/10 * * * *"),
     },
+    # Re-queues confirmation emails whose task was lost (the broker was down at sign-up).
+    "subscription-mail-sweep": {
+        "task": "newsletter.tasks.sweep_subscription_emails",
+        "crontab": env("SCHEDULE_SUBSCRIPTION_MAIL_SWEEP", default="*/5 * * * *"),
+    },
     # Links ESP events that beat the sender to their digests; prunes old anonymous open rows.
     "tracking-housekeeping": {
         "task": "newsletter.tasks.tracking_housekeeping",
@@ -298,6 +303,17 @@ DIGEST_CATCH_UP_HOURS = env.int("DIGEST_CATCH_UP_HOURS", default=6)
 # A row still "sending" this long after its claim lost its worker (the hard task time limit
 # has passed): it becomes "unknown" for an operator to check.
 DIGEST_SENDING_TIMEOUT = env.int("DIGEST_SENDING_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+
+# --- Confirmation and other subscription emails (newsletter/subscription_mail.py) ---------------
+# Written to an outbox table with the sign-up and sent by a worker. Transient ESP errors are
+# retried with exponential backoff and jitter; the longest wait stays far below the broker's
+# visibility timeout.
+SUBSCRIPTION_MAIL_MAX_ATTEMPTS = env.int("SUBSCRIPTION_MAIL_MAX_ATTEMPTS", default=8)
+SUBSCRIPTION_MAIL_RETRY_BASE_SECONDS = env.float("SUBSCRIPTION_MAIL_RETRY_BASE_SECONDS", default=30.0)
+SUBSCRIPTION_MAIL_RETRY_MAX_SECONDS = env.float("SUBSCRIPTION_MAIL_RETRY_MAX_SECONDS", default=1800.0)
+# The sweep re-queues emails due this long ago and still waiting (their task was lost); a
+# shorter wait would only duplicate tasks stuck behind a long digest queue.
+SUBSCRIPTION_MAIL_SWEEP_AFTER = env.int("SUBSCRIPTION_MAIL_SWEEP_AFTER", default=600)
 
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import ratelimit
+from newsletter import ratelimit, subscription_mail
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, DeliveryEvent, Subscriber, Suppression, email_hash
 from newsletter.tokens import BadToken, make_token, read_token
@@ -88,6 +88,9 @@ def _apply(subscriber: Subscriber, prefs: Mapping[str, Any]) -> None:
     subscriber.topics.set(prefs["topics"])
 
 
+# One transaction with the outbox row: the confirmation is never lost, nor sent for a sign-up
+# that was rolled back.
+@transaction.atomic
 def sign_up(prefs: Mapping[str, Any], ip: str | None = None, user_agent: str = "") -> None:
     """Start (or restart) double opt-in for prefs["email"]; the same outcome for every address.
 
@@ -128,9 +131,8 @@ def resend_link(email: str) -> None:
 
 
 def enqueue_email(subscriber_id: int, kind: str) -> None:
-    from newsletter.tasks import send_subscription_email
-
-    send_subscription_email.delay_on_commit(subscriber_id, kind)
+    """Through the outbox: written with the caller's transaction, sent (and retried) by a worker."""
+    subscription_mail.queue(subscriber_id, kind)
 
 
 # Which emails still make sense in which state, checked again when the task runs.
