@@ -9,12 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from config.csp import shows_email
 from newsletter import digests
 from newsletter.digests import Outgoing
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import BadToken, read_token
 
 
+@shows_email
 def web(request, token: str) -> HttpResponse:
     """The digest exactly as mailed. The signed token is the only key: no login, no guessing."""
     try:
@@ -41,6 +43,7 @@ def next_digest(subscriber: Subscriber, to: str | None = None):
 
 
 @staff_member_required
+@shows_email
 def preview(request, subscriber_id: int) -> HttpResponse:
     """What this reader would get right now, with each paper's score and reasons."""
     subscriber = get_object_or_404(Subscriber, pk=subscriber_id)
