@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 Status = SubscriptionEmail.Status
 # By name: the task module imports this one.
 DELIVER_TASK = "newsletter.tasks.deliver_subscription_email"
+# Web servers' and workers' clocks differ a little: a task that arrives "early" by a worker's
+# clock (a fresh row, a retry at its countdown) is still due, or it would wait for the sweep.
+CLOCK_TOLERANCE = timedelta(seconds=10)
 # Sends one email if it still applies: True when sent, False when the reader's state moved on.
 Sender = Callable[[int, str], bool]
 
@@ -49,7 +52,7 @@ def enqueue(email_id: int, countdown: float | None = None) -> None:
 def deliver(email_id: int, send: Sender) -> str | None:
     """Claim and send one outbox row; returns its new status, or None when there was nothing to
     claim (already sent, in flight, or not due yet)."""
-    email = SubscriptionEmail.objects.claim(email_id, timezone.now())
+    email = SubscriptionEmail.objects.claim(email_id, timezone.now() + CLOCK_TOLERANCE)
     if email is None:
         return None
     try:

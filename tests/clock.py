@@ -11,7 +11,9 @@ Worker and beat subprocesses get the same shift through PAPERBOY_TEST_CLOCK_SHIF
 import os
 import random
 import secrets
-from datetime import UTC, datetime, time, timedelta
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 
 import time_machine
 
@@ -25,7 +27,7 @@ def destination(seed: int, real_now: datetime) -> datetime:
     rng = random.Random(seed)
     weekday, hour, minute = rng.randrange(7), rng.randrange(24), rng.randrange(60)
     day = real_now.date() - timedelta(days=(real_now.weekday() - weekday) % 7)
-    moment = datetime.combine(day, time(hour, minute), tzinfo=UTC)
+    moment = datetime.combine(day, time_of_day(hour, minute), tzinfo=UTC)
     return moment if moment <= real_now else moment - timedelta(days=7)
 
 
@@ -43,17 +45,18 @@ class ShiftedClock:
     """Started once for the whole run; `shift_seconds` is handed to subprocesses."""
 
     def __init__(self, seed: int):
-        real_now = datetime.now(UTC)
         self.seed = seed
-        self.start_at = destination(seed, real_now)
-        self.shift_seconds = (self.start_at - real_now).total_seconds()
-        self._travel = time_machine.travel(self.start_at, tick=True)
+        self.start_at = destination(seed, datetime.now(UTC))
+        self.shift_seconds = 0.0
+        self._travel: time_machine.travel | None = None
 
     def start(self) -> None:
-        self._travel.start()
+        self.shift_seconds = (self.start_at - datetime.now(UTC)).total_seconds()
+        self._travel = start_ticking(self.start_at)
 
     def stop(self) -> None:
-        self._travel.stop()
+        if self._travel is not None:
+            self._travel.stop()
 
     def describe(self) -> str:
         return (
@@ -66,5 +69,13 @@ def follow_parent_shift() -> None:
     """In a subprocess started by the tests: travel by the same amount as the test run."""
     shift = os.environ.get(SHIFT_VARIABLE)
     if shift:
-        start_at = datetime.now(UTC) + timedelta(seconds=float(shift))
-        time_machine.travel(start_at, tick=True).start()
+        start_ticking(datetime.now(UTC) + timedelta(seconds=float(shift)))
+
+
+def start_ticking(start_at: datetime) -> time_machine.travel:
+    travel = time_machine.travel(start_at, tick=True)
+    travel.start()
+    # A ticking clock starts moving at its first reading: take it now, so that every process
+    # started with the same shift reads the same time.
+    time.time()
+    return travel

@@ -219,3 +219,12 @@ def test_the_sweep_is_one_of_the_default_schedules(settings):
     sweep = settings.PAPERBOY_SCHEDULES["subscription-mail-sweep"]
     assert sweep["task"] == "newsletter.tasks.sweep_subscription_emails"
     assert sweep["crontab"] == "*/5 * * * *"
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_clock_is_a_little_behind_sends_a_fresh_email_at_once(esp):
+    outbox = esp("SlowOutboxBackend")
+    email = subscription_mail.queue(pending_reader().pk, "confirm")
+    with time_machine.travel(email.next_attempt_at - timedelta(seconds=5), tick=False):
+        assert deliver(email) == Status.SENT
+    assert delivered_to(outbox) == ["To: new@example.org"]
