@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
-from newsletter import admin_deliveries, admin_tracking, ratelimit  # noqa: F401
+from newsletter import admin_deliveries, admin_subscription_mail, admin_tracking, ratelimit  # noqa: F401
 from newsletter.models import ConsentRecord, Subscriber
 from newsletter.subscriptions import change_status, enqueue_email
 

@@ -228,3 +228,14 @@ def test_a_worker_whose_clock_is_a_little_behind_sends_a_fresh_email_at_once(esp
     with time_machine.travel(email.next_attempt_at - timedelta(seconds=5), tick=False):
         assert deliver(email) == Status.SENT
     assert delivered_to(outbox) == ["To: new@example.org"]
+
+
+@pytest.mark.django_db
+def test_staff_see_which_confirmation_emails_failed_and_why(admin_client, esp):
+    esp("PermanentFailureBackend")
+    email = subscription_mail.queue(pending_reader().pk, "confirm")
+    deliver(email)
+    response = admin_client.get("/admin/newsletter/subscriptionemail/?status__exact=failed")
+    assert response.status_code == 200
+    assert "rejected the recipient" in response.text
+    assert admin_client.get(f"/admin/newsletter/subscriptionemail/{email.pk}/change/").status_code == 200
