@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -231,10 +232,11 @@ class SubscriptionEmailQuerySet(models.QuerySet):
     def due(self, now):
         return self.filter(status=SubscriptionEmail.Status.QUEUED, next_attempt_at__lte=now)
 
-    def claim(self, pk: int, now) -> "SubscriptionEmail | None":
-        """Queued and due -> sending, in one UPDATE: a duplicated task finds nothing to claim."""
+    def claim(self, pk: int, now, early=timedelta(0)) -> "SubscriptionEmail | None":
+        """Queued and due (up to `early` ahead of now) -> sending, in one UPDATE: a duplicated
+        task finds nothing to claim."""
         won = (
-            self.due(now)
+            self.due(now + early)
             .filter(pk=pk)
             .update(
                 status=SubscriptionEmail.Status.SENDING, claimed_at=now, attempts=models.F("attempts") + 1

@@ -52,7 +52,7 @@ def enqueue(email_id: int, countdown: float | None = None) -> None:
 def deliver(email_id: int, send: Sender) -> str | None:
     """Claim and send one outbox row; returns its new status, or None when there was nothing to
     claim (already sent, in flight, or not due yet)."""
-    email = SubscriptionEmail.objects.claim(email_id, timezone.now() + CLOCK_TOLERANCE)
+    email = SubscriptionEmail.objects.claim(email_id, timezone.now(), early=CLOCK_TOLERANCE)
     if email is None:
         return None
     try:
