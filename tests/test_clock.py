@@ -74,3 +74,26 @@ def test_a_worker_runs_at_the_same_shifted_clock_as_the_tests(start_worker):
         time.sleep(0.2)
     seen = Heartbeat.objects.get(name="clock-check").last_seen_at
     assert abs((timezone.now() - seen).total_seconds()) < 30
+
+
+def test_a_seed_that_is_not_a_number_stops_the_run_with_one_line():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_clock.py",
+            "-k",
+            "spread",
+        ],
+        cwd=ROOT,
+        env={**os.environ, SEED_VARIABLE: "tuesday"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert f"{SEED_VARIABLE} must be a whole number, not 'tuesday'" in result.stdout + result.stderr
