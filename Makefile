@@ -20,13 +20,15 @@ demo: venv
 	@$(BIN)/python manage.py setup_schedules
 	@$(BIN)/python manage.py load_demo
 
+# honcho gives each process a PORT of its own (web, web+100, ...): email links, built by the
+# worker, follow the site's port through SITE_PORT.
 run: demo
 	@echo ""
 	@echo "  Site:   http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:  http://127.0.0.1:$(PORT)/admin/  (log in as admin / admin)"
 	@echo "  Outbox: http://127.0.0.1:$(PORT)/dev/outbox/  (every email the app sends)"
 	@echo ""
-	@PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	@PORT=$(PORT) SITE_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test:
 	@bin/describe-env

@@ -88,3 +88,21 @@ def check_webhook_security(app_configs, **kwargs):
             )
         )
     return warnings
+
+
+@register("paperboy")
+def check_proxy_config(app_configs, **kwargs):
+    """An https SITE_URL means a TLS-terminating proxy in front of gunicorn; without
+    TRUSTED_PROXY_COUNT every request seems to come from that proxy's address."""
+    if settings.DEBUG or not settings.SITE_URL.startswith("https://") or settings.TRUSTED_PROXY_COUNT:
+        return []
+    return [
+        Warning(
+            "TRUSTED_PROXY_COUNT is 0 while SITE_URL is https, so the site is presumably behind a proxy: "
+            "every visitor would share the proxy's address and one rate-limit bucket.",
+            hint="Set TRUSTED_PROXY_COUNT to the number of proxies that append to X-Forwarded-For "
+            "(usually 1). If the app terminates TLS itself, silence paperboy.W007 with "
+            "DJANGO_SILENCED_SYSTEM_CHECKS.",
+            id="paperboy.W007",
+        )
+    ]

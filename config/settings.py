@@ -8,9 +8,11 @@ DEFAULT_FROM_EMAIL and an ESP (ANYMAIL_ESP + its credentials). See README.md and
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.checks.security.base import SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,9 +40,21 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the development key: set a real secret."
     )
+# An empty key makes every page fail and a short one can be guessed: refuse to start with a key
+# that Django's own deployment check (security.W009) would call weak.
+if not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is too weak: with DJANGO_DEBUG off it needs at least {SECRET_KEY_MIN_LENGTH} "
+        f"characters, {SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them different "
+        "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 
-# Absolute base for links in emails (no trailing slash).
-SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Absolute base for links in emails (no trailing slash). Unset, it follows the port `make run`
+# serves on: the Makefile passes it as SITE_PORT to every process, because honcho gives each
+# process (web, worker, beat) a PORT of its own and the worker builds the links.
+SITE_URL = env("SITE_URL", default=f"http://localhost:{env.int('SITE_PORT', default=8000)}").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Paperboy")
 
 INSTALLED_APPS = [
@@ -53,12 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_celery_beat",
     "anymail",
+    "axes",
     "papers",
     "newsletter",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "config.middleware.WebhookSecretRequired",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -172,6 +190,11 @@ PAPERBOY_SCHEDULES = {
     "digest-tick": {
         "task": "newsletter.tasks.digest_tick",
         "crontab": env("SCHEDULE_DIGEST_TICK", default="*/10 * * * *"),
+    },
+    # Re-queues confirmation emails whose task was lost (the broker was down at sign-up).
+    "subscription-mail-sweep": {
+        "task": "newsletter.tasks.sweep_subscription_emails",
+        "crontab": env("SCHEDULE_SUBSCRIPTION_MAIL_SWEEP", default="*/5 * * * *"),
     },
     # Links ESP events that beat the sender to their digests; prunes old anonymous open rows.
     "tracking-housekeeping": {
@@ -286,6 +309,17 @@ DIGEST_CATCH_UP_HOURS = env.int("DIGEST_CATCH_UP_HOURS", default=6)
 # has passed): it becomes "unknown" for an operator to check.
 DIGEST_SENDING_TIMEOUT = env.int("DIGEST_SENDING_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
 
+# --- Confirmation and other subscription emails (newsletter/subscription_mail.py) ---------------
+# Written to an outbox table with the sign-up and sent by a worker. Transient ESP errors are
+# retried with exponential backoff and jitter; the longest wait stays far below the broker's
+# visibility timeout.
+SUBSCRIPTION_MAIL_MAX_ATTEMPTS = env.int("SUBSCRIPTION_MAIL_MAX_ATTEMPTS", default=8)
+SUBSCRIPTION_MAIL_RETRY_BASE_SECONDS = env.float("SUBSCRIPTION_MAIL_RETRY_BASE_SECONDS", default=30.0)
+SUBSCRIPTION_MAIL_RETRY_MAX_SECONDS = env.float("SUBSCRIPTION_MAIL_RETRY_MAX_SECONDS", default=1800.0)
+# The sweep re-queues emails due this long ago and still waiting (their task was lost); a
+# shorter wait would only duplicate tasks stuck behind a long digest queue.
+SUBSCRIPTION_MAIL_SWEEP_AFTER = env.int("SUBSCRIPTION_MAIL_SWEEP_AFTER", default=600)
+
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -300,6 +334,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Staff logins (django-axes) ---------------------------------------------------------------------
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html — after AXES_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair gets 429 for AXES_COOLOFF_MINUTES (a
+# right password included). Counted in the database, so every web process shares the count;
+# addresses are read the way the sign-up rate limits read them (TRUSTED_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "newsletter.ratelimit.client_ip_address"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -308,13 +358,53 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Security when served over HTTPS (DEBUG off) -----------------------------------------------
-# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/ — `manage.py check --deploy`
+# is quiet once the proxy sets X-Forwarded-Proto and these are on.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=SITE_URL.startswith("https://"))
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+    # Off by default: a proxy that does not set X-Forwarded-Proto would loop forever.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+    # HSTS is hard to take back (browsers remember it): start small, e.g. 3600, then 31536000.
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------
+# https://django-csp.readthedocs.io/en/latest/configuration.html — strict by default: the site's
+# pages load scripts and styles only from their own static files (no inline code), and views that
+# show an email as mailed allow its inline styles (config/csp.py). Each directive can be replaced
+# from the environment, e.g. CSP_IMG_SRC="'self' https://cdn.example.org"; CSP_REPORT_ONLY=on
+# sends the policy as Content-Security-Policy-Report-Only, to try a change out first.
+_CSP_DEFAULTS = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: https:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "frame-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "report-uri": "",
+}
+_csp_policy = {
+    "DIRECTIVES": {
+        name: env(f"CSP_{name.upper().replace('-', '_')}", default=default).split()
+        for name, default in _CSP_DEFAULTS.items()
+    }
+}
+_csp_policy["DIRECTIVES"] = {name: sources for name, sources in _csp_policy["DIRECTIVES"].items() if sources}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = None, _csp_policy
+else:
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy, None
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 # Deliveries and tracking events register their ModelAdmins in their own modules.
-from newsletter import admin_deliveries, admin_tracking, ratelimit  # noqa: F401
+from newsletter import admin_deliveries, admin_subscription_mail, admin_tracking, ratelimit  # noqa: F401
 from newsletter.forms import EmailInput
 from newsletter.models import ConsentRecord, Subscriber
 from newsletter.spreadsheets import SafeWriter

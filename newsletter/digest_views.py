@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from config.csp import shows_email
 from newsletter import digests, subscriptions
 from newsletter.digests import Outgoing
 from newsletter.models import DigestDelivery, Subscriber
@@ -18,6 +19,7 @@ from newsletter.tokens import BadToken, read_token
 
 
 @never_cache
+@shows_email
 def web(request, token: str) -> HttpResponse:
     """The digest exactly as mailed. The signed token is the only key: no login, no guessing."""
     delivery = find_delivery(token)
@@ -69,6 +71,7 @@ def next_digest(subscriber: Subscriber, to: str | None = None):
 
 
 @staff_member_required
+@shows_email
 def preview(request, subscriber_id: int) -> HttpResponse:
     """What this reader would get right now, with each paper's score and reasons."""
     subscriber = get_object_or_404(Subscriber, pk=subscriber_id)

@@ -12,6 +12,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from config.csp import framed_by_own_pages, shows_email
+
 SAFE_NAME = re.compile(r"^[\w.-]+\.eml$")
 
 
@@ -65,6 +67,8 @@ def outbox_detail(request, name: str):
 
 @debug_only
 @xframe_options_sameorigin
+@framed_by_own_pages
+@shows_email
 def outbox_html(request, name: str):
     html = body(read_message(message_path(name)), "html")
     return HttpResponse(html, content_type="text/html; charset=utf-8")

@@ -1,5 +1,6 @@
 """Fixed-window counters in the shared cache (Redis in production) for the public forms."""
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -31,6 +32,15 @@ def client_ip(request: HttpRequest) -> str:
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def client_ip_address(request: HttpRequest) -> str | None:
+    """client_ip() if it is an IP address, else None: for records that store one (admin login
+    throttling), where a test client or a garbled X-Forwarded-For must not break the login."""
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None
 
 
 def allow_ip(request: HttpRequest) -> bool:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from newsletter import ratelimit, reader_signals
+from newsletter import ratelimit, reader_signals, subscription_mail
 from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
@@ -131,6 +131,9 @@ def prefs_from(choices: Mapping[str, Any]) -> dict[str, Any]:
     return {**choices, "topics": list(Topic.objects.filter(slug__in=choices["topics"], active=True))}
 
 
+# One transaction with the outbox row: the confirmation is never lost, nor sent for a sign-up
+# that was rolled back.
+@transaction.atomic
 def sign_up(prefs: Mapping[str, Any], ip: str | None = None, user_agent: str = "") -> None:
     """Start (or restart) double opt-in for prefs["email"]; the same outcome for every address.
 
@@ -176,9 +179,8 @@ def resend_link(email: str) -> None:
 
 
 def enqueue_email(subscriber_id: int, kind: str) -> None:
-    from newsletter.tasks import send_subscription_email
-
-    send_subscription_email.delay_on_commit(subscriber_id, kind)
+    """Through the outbox: written with the caller's transaction, sent (and retried) by a worker."""
+    subscription_mail.queue(subscriber_id, kind)
 
 
 # Which emails still make sense in which state, checked again when the task runs.

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter import sending, tracking
+from newsletter import sending, subscription_mail, subscriptions, tracking
 from newsletter.models import Heartbeat
 
 
@@ -24,10 +24,21 @@ def tracking_housekeeping() -> None:
 
 
 @shared_task
-def send_subscription_email(subscriber_id: int, kind: str) -> None:
-    """Confirmation / "already subscribed" email; skipped if the reader's state moved on."""
-    from newsletter import subscriptions
+def deliver_subscription_email(email_id: int) -> None:
+    """Send one outbox row (confirmation / "already subscribed"); skipped if the reader's state
+    moved on, retried with backoff on transient ESP errors."""
+    subscription_mail.deliver(email_id, subscriptions.send_subscription_email)
 
+
+@shared_task
+def sweep_subscription_emails() -> None:
+    """Every few minutes: queue again the outbox rows whose task was lost."""
+    subscription_mail.sweep()
+
+
+@shared_task
+def send_subscription_email(subscriber_id: int, kind: str) -> None:
+    """Kept so that tasks queued before the outbox existed still run: sends directly."""
     subscriptions.send_subscription_email(subscriber_id, kind)
 
 

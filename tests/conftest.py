@@ -14,10 +14,31 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery_app import app as celery_app
+from tests.clock import SHIFT_VARIABLE, ShiftedClock, seed_from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 # A queue of our own, so a development worker on the same broker never takes test tasks.
 TEST_QUEUE = f"paperboy-test-{uuid.uuid4().hex[:8]}"
+
+
+# No test may depend on the real time of day: the run travels to a seeded moment (tests/clock.py).
+CLOCK = ShiftedClock(seed_from_environment())
+
+
+def pytest_configure(config) -> None:
+    CLOCK.start()
+
+
+def pytest_unconfigure(config) -> None:
+    CLOCK.stop()
+
+
+# Before pytest's own header, and also with -q: a failure at some hour is repeated with its seed.
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"paperboy {CLOCK.describe()}")
 
 
 def pytest_report_header(config) -> str:
@@ -56,6 +77,7 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": test_database_url(),
         "CELERY_QUEUE": TEST_QUEUE,
         "PYTHONUNBUFFERED": "1",
+        SHIFT_VARIABLE: str(CLOCK.shift_seconds),
     }
     env.update(overrides)
     return env
@@ -67,7 +89,8 @@ class CeleryProcess:
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
         self.log_path = log_path
         self.log = log_path.open("wb")
-        cmd = [sys.executable, "-m", "celery", "-A", "config", *args]
+        # Through tests.clockrun, so the subprocess's clock is shifted like the test run's.
+        cmd = [sys.executable, "-m", "tests.clockrun", "celery", "-A", "config", *args]
         self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:

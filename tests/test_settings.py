@@ -150,9 +150,45 @@ def test_it_refuses_to_start_in_production_with_the_development_secret_key():
     assert "DJANGO_SECRET_KEY is the development key" in result.stderr
 
 
+# A key like `secrets.token_urlsafe(50)` makes.
+REAL_KEY = "q8Vw3nZ-0bYk7Jr_L2mXcT5sHf9GdPaE1uNiK4oWjR6yB_Ct-Qv"
+
+
 def test_it_starts_in_production_with_a_real_secret_key():
-    s = settings_from(DJANGO_DEBUG="off", DJANGO_SECRET_KEY="x" * 50)
+    s = settings_from(DJANGO_DEBUG="off", DJANGO_SECRET_KEY=REAL_KEY)
     assert s["debug"] is False
+
+
+@pytest.mark.parametrize("key", ["", "k", REAL_KEY[:49], "ab" * 40])
+def test_it_refuses_to_start_in_production_with_a_weak_secret_key(key):
+    result = load_settings(DJANGO_DEBUG="off", DJANGO_SECRET_KEY=key)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is too weak")
+    assert "at least 50 characters, 5 of them different" in last_line
+
+
+def test_a_short_secret_key_is_fine_in_development():
+    assert settings_from(DJANGO_SECRET_KEY="k")["debug"] is True
+
+
+def test_email_links_follow_the_port_make_run_serves_on_unless_site_url_is_set():
+    assert settings_from()["site_url"] == "http://localhost:8000"
+    assert settings_from(SITE_PORT="8123")["site_url"] == "http://localhost:8123"
+    assert settings_from(SITE_PORT="8123", SITE_URL="https://x.example.org")["site_url"] == (
+        "https://x.example.org"
+    )
+
+
+def test_make_run_passes_its_port_to_every_process_as_the_site_port():
+    # honcho gives the worker and beat PORT+100, PORT+200: the site's port travels as SITE_PORT.
+    dry_run = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    start = next(line for line in dry_run.splitlines() if "honcho" in line)
+    assert "PORT=8123" in start
+    assert "SITE_PORT=8123" in start
+    assert "http://127.0.0.1:8123/admin/" in dry_run
 
 
 def warning_ids() -> set[str]:

@@ -256,3 +256,16 @@ def test_send_digests_rejects_bad_input_with_one_line_and_writes_nothing(args, e
     with pytest.raises(CommandError, match=error):
         call_command("send_digests", *args)
     assert DigestDelivery.objects.count() == 0
+
+
+def test_view_in_browser_allows_the_emails_inline_styles_where_site_pages_do_not(client):
+    topic = make_topic()
+    make_paper(topic, title="Forgetting on demand")
+    send_to(make_reader(topic))
+    url = re.search(r"https://papers.example.org(/digest/[^\s]+)", mail.outbox[0].body).group(1)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'style="' in response.text
+    assert "style-src 'self' 'unsafe-inline'" in response["Content-Security-Policy"]
+    assert "script-src 'self';" in response["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in client.get("/").headers["Content-Security-Policy"]

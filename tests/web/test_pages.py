@@ -179,7 +179,10 @@ def test_the_home_page_runs_a_fixed_number_of_queries(client, django_assert_max_
             f"P{n}", topics=topics, listed_on=DAY, organization=Organization.objects.create(name=f"o{n}")
         )
     with django_assert_max_num_queries(8):
-        client.get(reverse("home"), {"date": "2026-11-24"})
+        response = client.get(reverse("home"), {"date": "2026-11-24"})
+    # A cheap error page or redirect would pass the count too.
+    assert response.status_code == 200
+    assert "P24" in response.text
 
 
 @db
