@@ -1,10 +1,13 @@
 """Webhooks with good credentials and odd contents, stale signatures, and other ESPs' URLs."""
 
+import importlib
 import json
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.contrib.auth.models import User
+from django.db import DataError, connection
 from django.test import Client, override_settings
 
 from newsletter import subscriptions
@@ -222,3 +225,33 @@ def test_the_freshness_window_is_a_setting(settings):
     body = payload("mailgun_failed_permanent", make_reader().email, "esp-1")
     with time_machine.travel(NOON, tick=False):
         assert post_mailgun(Client(), body, timestamp=str(int(SIGNED) - 3000)).status_code == 200
+
+
+# --- Times stored before webhooks checked them ---------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL stores year 10000")
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_the_migration_redates_unreadable_event_times_and_the_pages_work_again(client, value):
+    reader = make_reader()
+    delivery = make_delivery(reader)
+    with time_machine.travel(NOON, tick=False):
+        post_postmark(Client(), bounce(reader, Metadata={"delivery_id": str(delivery.pk)}))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE newsletter_deliveryevent SET occurred_at = %s::timestamptz", [value])
+        cursor.execute("UPDATE newsletter_digestdelivery SET sent_at = %s::timestamptz", [value])
+    with pytest.raises(DataError, match="timestamp too (large|small)"):
+        subscriptions.export_data(reader)
+
+    migration = importlib.import_module("newsletter.migrations.0004_clear_out_of_range_event_times")
+    with time_machine.travel(NOON, tick=False):
+        migration.clear_out_of_range_times(apps, None)
+
+    event = DeliveryEvent.objects.get()
+    assert event.occurred_at == event.received_at
+    delivery.refresh_from_db()
+    assert delivery.sent_at == delivery.updated_at
+    client.force_login(User.objects.create_user("editor", password="pw", is_staff=True, is_superuser=True))
+    assert client.get("/staff/sending/").status_code == 200
+    assert client.get(f"/staff/sending/readers/{reader.pk}/").status_code == 200
+    assert subscriptions.export_data(reader)["email"] == reader.email
