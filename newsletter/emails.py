@@ -1,61 +1,53 @@
-"""The one email builder: every message is templates/emails/<name>.subject.txt, .txt and .html."""
+"""The one email builder: every message is templates/emails/<name>.subject.txt, .txt and .html,
+rendered by `render` and built by `build_message`; the digest only supplies its context."""
 
-import base64
 import functools
-import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from email.header import Header
 
 from anymail.backends.postmark import EmailBackend as PostmarkBackend
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.mail import EmailMultiAlternatives
 from django.template.defaultfilters import pluralize
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
-from django.utils.html import escape
 from django.utils.module_loading import import_string
 
 from newsletter.tokens import make_token
 
 
 class Email(EmailMultiAlternatives):
-    """A multipart/alternative message whose MIME form (SMTP, raw-MIME ESP APIs such as Amazon SES)
-    is built in a fraction of the standard library's time. API ESPs read the fields, not this."""
+    """A message whose MIME form (SMTP, raw-MIME ESP APIs such as Amazon SES) keeps a non-ASCII
+    subject within RFC 5322's 78 characters a line. Django has the standard library encode it
+    without counting the header's indent, so each folded line came out one character too long.
+    API ESPs read `subject` itself, which stays as written."""
 
     def message(self):
         subject = self.subject
-        # The stdlib's RFC 2047 encoder measures every prefix of the subject in both encodings
-        # (quadratic); a non-ASCII subject is encoded here in one pass instead.
-        self.subject = encoded_words(subject)
+        if not subject.isascii():
+            # Encoded words of at most 76 characters; the generator folds between them.
+            self.subject = " ".join(Header(subject, "utf-8", maxlinelen=76).encode().split())
         try:
-            msg = super().message()
+            return super().message()
         finally:
             self.subject = subject
-        if msg.is_multipart():
-            # Left unset, the generator draws random boundaries and searches the whole body for
-            # each one; a random UUID will not occur in the body.
-            msg.set_boundary(f"=_{uuid.uuid4().hex}")
-        return msg
 
 
-def encoded_words(value: str) -> str:
-    """A header value as RFC 2047 base64 encoded-words of at most 75 characters each, split
-    between characters (never inside one); ASCII values pass through unchanged."""
-    if value.isascii():
-        return value
-    words, chunk, size = [], [], 0
-    for char in value:
-        length = len(char.encode())
-        if size + length > 45:  # 45 bytes -> 60 base64 characters + 12 of framing
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += length
-    words.append("".join(chunk))
-    return " ".join(f"=?utf-8?b?{base64.b64encode(word.encode()).decode()}?=" for word in words)
+def render(name: str, context: Mapping) -> tuple[str, str, str]:
+    """(subject, text, html) of templates/emails/<name>.subject.txt, .txt and .html."""
+    context = {
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+        "postal_address": settings.NEWSLETTER_POSTAL_ADDRESS,
+        **context,
+    }
+    # Subjects are single lines: a stray newline would be a header injection.
+    subject = " ".join(render_to_string(f"emails/{name}.subject.txt", context).split())
+    text = render_to_string(f"emails/{name}.txt", context)
+    return subject, text, render_to_string(f"emails/{name}.html", context)
 
 
 def build_message(
@@ -65,45 +57,30 @@ def build_message(
     headers: Mapping[str, str] | None = None,
     tags: list[str] | None = None,
     metadata: Mapping[str, str] | None = None,
+    esp_extra: Mapping | None = None,
 ) -> Email:
-    context = {
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
-        "postal_address": settings.NEWSLETTER_POSTAL_ADDRESS,
-        **context,
-    }
-    # Subjects are single lines: a stray newline would be a header injection.
-    subject = " ".join(render_to_string(f"emails/{name}.subject.txt", context).split())
+    subject, text, html = render(name, context)
     message = Email(
         subject=subject,
-        body=render_to_string(f"emails/{name}.txt", context),
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers=dict(headers or {}),
     )
-    message.attach_alternative(render_to_string(f"emails/{name}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     # Read by Anymail's backends (and recorded by its test backend); ignored by the others.
     message.tags = list(tags or [name])
     message.metadata = dict(metadata or {})
+    if esp_extra:
+        message.esp_extra = dict(esp_extra)
     return message
 
 
 # --- The daily digest ---------------------------------------------------------------------------
-# A personalised digest differs between readers only in which papers, why, and the links. Each
-# paper's fragment and the surrounding shell are rendered once per day with %%SLOT%% markers;
-# assembling a reader's email is then string joins, ~100x cheaper than a template render.
+# A personalised digest differs between readers only in which papers, why, and the links: the
+# digest supplies those as the context of templates/emails/digest.*, rendered by build_message.
 
-SLOT = re.compile(r"%%([A-Z_]+)%%")
 TOKEN_SLOT = "TOKENSLOT"
-
-
-def split_slots(rendered: str) -> list[str]:
-    """'a %%X%% b' -> ['a ', 'X', ' b']: literals at even positions, slot names at odd ones."""
-    return SLOT.split(rendered)
-
-
-def fill_slots(parts: list[str], values: Mapping[str, str]) -> str:
-    return "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
 
 
 def excerpt(paper, limit: int = 320) -> str:
@@ -138,25 +115,11 @@ def paper_context(paper) -> dict:
 
 
 class DigestRenderer:
-    """Renders the day's papers once; builds each reader's digest from the pieces."""
+    """The day's papers as template data, once; each reader's digest context from them."""
 
     def __init__(self, papers: Iterable):
-        base = {"SITE_NAME": settings.SITE_NAME, "postal_address": settings.NEWSLETTER_POSTAL_ADDRESS}
-        self.titles: dict[int, str] = {}
-        self.html: dict[int, list[str]] = {}
-        self.text: dict[int, list[str]] = {}
-        for paper in papers:
-            context = {**base, **paper_context(paper)}
-            self.titles[paper.pk] = context["title"]
-            self.html[paper.pk] = split_slots(render_to_string("emails/digest_paper.html", context))
-            self.text[paper.pk] = split_slots(render_to_string("emails/digest_paper.txt", context).strip())
-        slots = {
-            name: f"%%{name.upper()}%%" for name in ("issue_date", "count_phrase", "papers", "preheader")
-        }
-        slots |= {f"{name}_url": f"%%{name.upper()}_URL%%" for name in ("web", "manage", "unsubscribe")}
-        self.html_shell = split_slots(render_to_string("emails/digest.html", {**base, **slots}))
-        self.text_shell = split_slots(render_to_string("emails/digest.txt", {**base, **slots}))
-        self.subject = get_template("emails/digest.subject.txt")
+        self.papers = {paper.pk: paper_context(paper) for paper in papers}
+        self.titles: dict[int, str] = {pk: context["title"] for pk, context in self.papers.items()}
         self.url_prefixes = {
             name: settings.SITE_URL + reverse(name, args=[TOKEN_SLOT]).split(TOKEN_SLOT)[0]
             for name in ("digest-web", "manage", "unsubscribe")
@@ -166,53 +129,44 @@ class DigestRenderer:
         prefix = self.url_prefixes
         web = prefix["digest-web"] + make_token(delivery_id, "digest") + "/" if delivery_id else ""
         return {
-            "WEB_URL": web or settings.SITE_URL + "/",
-            "MANAGE_URL": prefix["manage"] + make_token(key, "manage") + "/",
-            "UNSUBSCRIBE_URL": prefix["unsubscribe"] + make_token(key, "unsubscribe") + "/",
+            "web_url": web or settings.SITE_URL + "/",
+            "manage_url": prefix["manage"] + make_token(key, "manage") + "/",
+            "unsubscribe_url": prefix["unsubscribe"] + make_token(key, "unsubscribe") + "/",
+        }
+
+    def context(self, picks: Sequence, issue_date: date, links: Mapping[str, str]) -> dict:
+        """The context of templates/emails/digest.* for one reader."""
+        count = len(picks)
+        return {
+            **links,
+            "issue_date": date_format(issue_date, "l, F j, Y"),
+            "count": count,
+            "count_phrase": f"{count} new paper{pluralize(count)}",
+            "top_title": self.titles[picks[0].paper_id],
+            "preheader": ", ".join(self.titles[p.paper_id] for p in picks[:3]),
+            "papers": [{"paper": self.papers[p.paper_id], "reason": reason(p)} for p in picks],
         }
 
     def parts(self, picks: Sequence, issue_date: date, links: Mapping[str, str]) -> tuple[str, str, str]:
         """(subject, text, html) of one reader's digest."""
-        count = len(picks)
-        values = {
-            **links,
-            "ISSUE_DATE": date_format(issue_date, "l, F j, Y"),
-            "COUNT_PHRASE": f"{count} new paper{pluralize(count)}",
-        }
-        values["PREHEADER"] = escape(", ".join(self.titles[p.paper_id] for p in picks[:3]))
-        values["PAPERS"] = "".join(
-            fill_slots(self.html[p.paper_id], {"REASON": escape(reason(p))}) for p in picks
-        )
-        html = fill_slots(self.html_shell, values)
-        values["PAPERS"] = "\n\n".join(
-            fill_slots(self.text[p.paper_id], {"REASON": reason(p)}) for p in picks
-        )
-        text = fill_slots(self.text_shell, values)
-        subject = self.subject.render({"count": count, "top_title": self.titles[picks[0].paper_id]})
-        return " ".join(subject.split()), text, html
+        return render("digest", self.context(picks, issue_date, links))
 
     def message(self, out, delivery_id: int | None = None, to: str | None = None) -> Email:
         """One reader's digest. `out` has key, email, issue_date and picks (digests.Outgoing)."""
         links = self.links(delivery_id, out.key)
-        subject, text, html = self.parts(out.picks, out.issue_date, links)
-        message = Email(
-            subject=subject,
-            body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[to or out.email],
+        return build_message(
+            "digest",
+            self.context(out.picks, out.issue_date, links),
+            to=to or out.email,
             headers={
                 # RFC 8058 one-click unsubscribe: mailbox providers POST to this URL.
-                "List-Unsubscribe": f"<{links['UNSUBSCRIBE_URL']}>",
+                "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
+            tags=["digest"] if delivery_id else ["digest-test"],
+            metadata={"delivery_id": str(delivery_id)} if delivery_id else {},
+            esp_extra=digest_esp_extra(settings.EMAIL_BACKEND, settings.POSTMARK_DIGEST_STREAM),
         )
-        message.attach_alternative(html, "text/html")
-        message.tags = ["digest"] if delivery_id else ["digest-test"]
-        message.metadata = {"delivery_id": str(delivery_id)} if delivery_id else {}
-        extra = digest_esp_extra(settings.EMAIL_BACKEND, settings.POSTMARK_DIGEST_STREAM)
-        if extra:
-            message.esp_extra = extra
-        return message
 
 
 @functools.cache
