@@ -1,6 +1,7 @@
 """Query and path input from anyone: a clear 400 or 404 with the site's page, never a 500."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from tests.web.builders import make_paper, make_topic
@@ -56,3 +57,11 @@ def test_a_nul_character_in_a_page_address_is_not_found(client, path):
 def test_other_public_pages_answer_hostile_input_without_an_error(client, path):
     make_topic("Robots", slug="robots")
     assert client.get(path).status_code in (200, 400, 404)
+
+
+@pytest.mark.parametrize("query", ["²", "9" * 40, f"a{NUL}@example.com", "١٢"])
+def test_the_staff_reader_search_answers_odd_queries_with_not_found(client, query):
+    client.force_login(User.objects.create_user("editor", password="pw", is_staff=True, is_superuser=True))
+    response = client.get("/staff/sending/", {"q": query}, follow=True)
+    assert response.status_code == 200
+    assert "No reader has that address or id." in response.content.decode()
