@@ -278,6 +278,8 @@ TRACKING_SOFT_BOUNCE_LIMIT = env.int("TRACKING_SOFT_BOUNCE_LIMIT", default=3)
 TRACKING_SOFT_BOUNCE_WINDOW_DAYS = env.int("TRACKING_SOFT_BOUNCE_WINDOW_DAYS", default=14)
 # Opens and clicks are only counted per day unless the operator opts in to per-reader records.
 TRACKING_PER_READER = env.bool("TRACKING_PER_READER", default=False)
+# Mailgun and SendGrid sign a timestamp with each webhook: older (or later) than this, refused.
+TRACKING_SIGNATURE_MAX_AGE = env.int("TRACKING_SIGNATURE_MAX_AGE", default=15 * 60)
 
 # --- Sign-up protection (newsletter/ratelimit.py, newsletter/subscriptions.py) ------------------
 # Counters live in the shared cache (Redis in production). Over a limit the form answers 429.

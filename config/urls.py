@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from newsletter import outbox
+from newsletter import outbox, webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # ESP tracking webhooks: /anymail/<esp>/tracking/ (newsletter/tracking.py receives the events).
-    path("anymail/", include("anymail.urls")),
+    # The configured ESP's tracking webhook, /anymail/<ANYMAIL_ESP>/tracking/ (newsletter/webhooks.py;
+    # newsletter/tracking.py receives the events). Other ESPs' URLs answer 404.
+    path("anymail/<str:esp>/tracking/", webhooks.tracking, name="tracking-webhook"),
     # Development-only letter opener; the views answer 404 unless DEBUG is on.
     path("dev/outbox/", outbox.outbox_list, name="outbox-list"),
     path("dev/outbox/<str:name>/", outbox.outbox_detail, name="outbox-detail"),

@@ -139,8 +139,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def find_reader(request: HttpRequest, query: str) -> HttpResponse:
-    lookup = Q(pk=int(query)) if query.isdigit() else Q(email=normalize_email(query))
-    reader = Subscriber.objects.filter(lookup).first()
+    is_id = query.isascii() and query.isdigit() and len(query) <= 18  # "²" is a digit; ids fit a bigint
+    lookup = Q(pk=int(query)) if is_id else Q(email=normalize_email(query))
+    # PostgreSQL cannot compare text containing NUL: no reader has such an address.
+    reader = Subscriber.objects.filter(lookup).first() if "\x00" not in query else None
     if reader:
         return redirect("tracking-reader-history", pk=reader.pk)
     if "@" in query and Suppression.is_suppressed(query):

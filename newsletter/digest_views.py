@@ -32,7 +32,7 @@ def web(request, token: str) -> HttpResponse:
     links = renderer.links(delivery.pk, str(reader.key), reader.link_key)
     # A web page gets forwarded and shared: instead of a live manage link, the reader asks for
     # one by email. Unsubscribing stays one click, as in the email itself.
-    links["MANAGE_URL"] = settings.SITE_URL + reverse("resend")
+    links["manage_url"] = settings.SITE_URL + reverse("resend")
     _, _, html = renderer.parts(picks, delivery.issue_date, links)
     response = HttpResponse(html)
     response["X-Robots-Tag"] = "noindex"

@@ -34,6 +34,7 @@ from newsletter.models import (
     email_hash,
     normalize_email,
 )
+from newsletter.payloads import delivery_id_from, event_time, shrink, storable
 
 log = logging.getLogger(__name__)
 Kind = DeliveryEvent.Kind
@@ -65,7 +66,6 @@ TEMPORARY_BOUNCES = {
     "Amazon SES": ("bounceType", {"Transient", "Undetermined"}),
     "SendGrid": ("type", {"blocked"}),
 }
-MAX_DELIVERY_ID_DIGITS = 18  # fits a bigint; longer "ids" are junk, not a database error
 
 
 # --- Pure helpers (no database) ----------------------------------------------------------------
@@ -110,21 +110,6 @@ def fingerprint(esp_name: str, event_type: str, message_id: str, recipient: str,
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def shrink(value: object, depth: int = 0) -> object:
-    """A JSON-able copy small enough to keep: short strings, few keys and items, shallow."""
-    if isinstance(value, dict):
-        if depth >= 3:
-            return "…"
-        return {str(k): shrink(v, depth + 1) for k, v in list(value.items())[:30]}
-    if isinstance(value, (list, tuple)):
-        return [shrink(v, depth + 1) for v in value[:5]] if depth < 3 else "…"
-    if isinstance(value, str):
-        return value if len(value) <= 300 else value[:300] + "…"
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return shrink(str(value), depth)
-
-
 def small_raw(esp_event: object, recipient: str, limit: int = 4000) -> dict:
     """What the ESP sent, shrunk, with the reader's address replaced (ids are logged, not emails)."""
     if hasattr(esp_event, "lists"):  # a QueryDict from a form-encoded webhook
@@ -140,11 +125,6 @@ def small_raw(esp_event: object, recipient: str, limit: int = 4000) -> dict:
     return json.loads(text)
 
 
-def delivery_id_from(metadata: object) -> int | None:
-    value = str(metadata.get("delivery_id", "")) if isinstance(metadata, dict) else ""
-    return int(value) if value.isdigit() and len(value) <= MAX_DELIVERY_ID_DIGITS else None
-
-
 # --- The receiver ------------------------------------------------------------------------------
 
 
@@ -155,12 +135,13 @@ def handle_tracking_event(sender, event: AnymailTrackingEvent, esp_name: str, **
 
 def record_event(event: AnymailTrackingEvent, esp_name: str) -> DeliveryEvent:
     """Store the event once and apply the policy the first time it is seen."""
-    kind = classify(event.event_type, event.reject_reason, esp_name, event.esp_event)
-    recipient = normalize_email(event.recipient or "")
-    when = event.timestamp if isinstance(event.timestamp, datetime) else None
-    message_id = str(event.message_id or "")[:200]
-    event_id = stable_event_id(event, esp_name)[:200]
-    key = fingerprint(esp_name, event.event_type, message_id, recipient, when, event_id)
+    event_type = storable(event.event_type, 20)
+    kind = classify(event_type, event.reject_reason, esp_name, event.esp_event)
+    recipient = normalize_email(storable(event.recipient, 254))
+    when = event_time(event.timestamp, timezone.now())
+    message_id = storable(event.message_id, 200)
+    event_id = storable(stable_event_id(event, esp_name), 200)
+    key = fingerprint(esp_name, event_type, message_id, recipient, when, event_id)
     per_reader = kind != Kind.ENGAGEMENT or settings.TRACKING_PER_READER
     with transaction.atomic():
         delivery = find_delivery(event.metadata, message_id) if per_reader else None
@@ -168,7 +149,7 @@ def record_event(event: AnymailTrackingEvent, esp_name: str) -> DeliveryEvent:
         row, created = DeliveryEvent.objects.get_or_create(
             fingerprint=key,
             defaults={
-                "event_type": event.event_type[:20],
+                "event_type": event_type,
                 "kind": kind,
                 "esp": esp_name[:30],
                 # Without per-reader tracking an open keeps nothing that leads back to a reader.
@@ -177,8 +158,8 @@ def record_event(event: AnymailTrackingEvent, esp_name: str) -> DeliveryEvent:
                 "delivery": delivery,
                 "subscriber": subscriber,
                 "occurred_at": when or timezone.now(),
-                "reject_reason": str(event.reject_reason or "")[:30],
-                "description": str(event.description or event.mta_response or "")[:500],
+                "reject_reason": storable(event.reject_reason, 30),
+                "description": storable(event.description, 500) or storable(event.mta_response, 500),
                 "raw": small_raw(event.esp_event, recipient) if per_reader else {},
             },
         )
@@ -207,6 +188,10 @@ def find_subscriber(recipient: str, delivery: DigestDelivery | None) -> Subscrib
 
 
 def apply_policy(event: DeliveryEvent, address: str) -> None:
+    if not (event.subscriber_id or event.delivery_id):
+        # Not our reader and not our digest: anyone with webhook access (or an ESP account
+        # shared with other senders) must not be able to fill the suppression list.
+        address = ""
     if event.kind in SUPPRESSING:
         suppress(address, SUPPRESSING[event.kind], event)
     elif event.kind == Kind.UNSUBSCRIBE:

@@ -5,9 +5,11 @@ from datetime import date, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from papers.ingestion.records import EARLIEST, LATEST
 from papers.models import Paper, PaperTopic, Topic
 
 PERIODS = ("day", "week", "month")
@@ -35,6 +37,10 @@ def step(day: date, period: str, direction: int) -> date:
     if direction < 0:
         return period_bounds(start - timedelta(days=1), period)[0]
     return end + timedelta(days=1)
+
+
+# The catalogue's dates (papers.ingestion.records): the pages step a month either side of these.
+FIRST_DAY, LAST_DAY = EARLIEST.date(), LATEST.date()
 
 
 def parse_day(value: str) -> date | None:
@@ -93,12 +99,17 @@ def bad_request(request, message: str):
 
 def home(request):
     today = timezone.localdate()
+    # PostgreSQL cannot compare text with a NUL character in it.
+    if any("\x00" in value for value in request.GET.values()):
+        return bad_request(request, "The address contains a NUL character.")
     period = request.GET.get("period", "day")
     if period not in PERIODS:
         return bad_request(request, "Choose a day, a week or a month.")
     day = parse_day(request.GET["date"]) if request.GET.get("date") else latest_day(today)
     if day is None:
         return bad_request(request, "That is not a date. Use the form YYYY-MM-DD, e.g. 2026-11-24.")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return bad_request(request, f"Pick a date from {FIRST_DAY.year} to {LAST_DAY.year}.")
     topic = None
     if request.GET.get("topic"):
         topic = get_object_or_404(Topic, slug=request.GET["topic"], active=True)
@@ -128,6 +139,8 @@ def home(request):
 
 
 def paper_detail(request, paper_id: str):
+    if "\x00" in paper_id:  # no id has one, and PostgreSQL cannot compare it
+        raise Http404
     paper = get_object_or_404(visible_papers(), paper_id=paper_id)
     return render(request, "papers/paper.html", {"paper": paper})
 

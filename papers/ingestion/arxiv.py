@@ -16,6 +16,7 @@ from django.conf import settings
 
 from papers.ingestion.http import HttpClient, Throttle
 from papers.ingestion.records import (
+    DATE_RANGE,
     PaperRecord,
     SourceError,
     canonical_id,
@@ -74,7 +75,8 @@ def entry_date(entry: ET.Element, path: str, where: str):
     try:
         return parse_datetime(value)
     except ValueError:
-        raise SourceError(f"{where}: <{path.split(':')[-1]}> is not a date: {value[:40]!r}") from None
+        name = path.split(":")[-1]
+        raise SourceError(f"{where}: <{name}> is not a date in {DATE_RANGE}: {value[:40]!r}") from None
 
 
 def entry_id(entry: ET.Element, where: str) -> tuple[str, str, int | None, str]:

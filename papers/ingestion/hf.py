@@ -7,6 +7,7 @@ that know how many authors a paper has but not their names.
 """
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -14,6 +15,7 @@ from django.conf import settings
 
 from papers.ingestion.http import HttpClient
 from papers.ingestion.records import (
+    DATE_RANGE,
     OrgRecord,
     PaperRecord,
     SourceError,
@@ -60,7 +62,9 @@ class Fields:
         try:
             return parse_datetime(value)
         except ValueError:
-            raise SourceError(f"{self.where}: {self.prefix}{key} is not a date: {value[:40]!r}") from None
+            raise SourceError(
+                f"{self.where}: {self.prefix}{key} is not a date in {DATE_RANGE}: {value[:40]!r}"
+            ) from None
 
 
 def load_json(body: bytes, where: str):
@@ -74,6 +78,10 @@ def load_json(body: bytes, where: str):
         ) from None
     except RecursionError:
         raise SourceError(f"{where}: JSON nested too deeply") from None
+    except ValueError:  # only the int conversion limit is left: a number of thousands of digits
+        raise SourceError(
+            f"{where}: invalid JSON (a number with more than {sys.get_int_max_str_digits()} digits)"
+        ) from None
 
 
 def parse_items(data, where: str, source: str, listed_on: date | None = None) -> list[PaperRecord]:

@@ -117,11 +117,22 @@ def code_url_in_text(text: str) -> str:
     return normalise_code_url(match[0].rstrip(".")) if match else ""
 
 
+# Dates a paper can have. Wider than arXiv's lifetime (old papers come in files), narrow enough
+# that every conversion (UTC, local time, +/- a day or a month on the pages) stays in range.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+DATE_RANGE = f"{EARLIEST.year}-{LATEST.year}"
+
+
 def parse_datetime(value: str) -> datetime:
-    """ISO 8601 with 'Z' or an offset; a bare date means midnight UTC. Raises ValueError."""
+    """ISO 8601 with 'Z' or an offset; a bare date means midnight UTC. Raises ValueError, also
+    for a date outside EARLIEST..LATEST."""
     text = value.strip().replace("Z", "+00:00")
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed <= LATEST:
+        raise ValueError(f"not in {DATE_RANGE}")
+    return parsed
 
 
 # --- What the catalogue can store -----------------------------------------------------------------
@@ -129,6 +140,14 @@ def parse_datetime(value: str) -> datetime:
 TEXT_FIELDS = ("paper_id", "title", "source_raw_id", "code_url", "project_url", "thumbnail_url")
 COUNT_FIELDS = ("version", "author_count", "upvotes", "comment_count", "code_stars")
 LINK_FIELDS = ("project_url", "thumbnail_url")
+# Text fields without a column limit, capped far above any real paper (arXiv abstracts stop at
+# 1,920 characters) so one bad record cannot put megabytes into every page and digest.
+MAX_LENGTHS = {"abstract": 10_000, "summary": 2_000}
+# Lists: (most items, longest item). Collaboration papers have a few thousand authors.
+MAX_ITEMS = {"authors": (10_000, 300), "categories": (20, 40), "keywords": (100, 100)}
+# Ids we make up from a title (derive_id), and other sources' ids: a plain token, never a path.
+DERIVED_ID = re.compile(rf"^{DERIVED_PREFIX}[0-9a-f]{{12}}$")
+SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def field_limit(model, name: str) -> int:
@@ -139,27 +158,82 @@ def field_limit(model, name: str) -> int:
     return 32767 if model_field.get_internal_type() == "PositiveSmallIntegerField" else 2**31 - 1
 
 
-PAPER_LIMITS = {name: field_limit(Paper, name) for name in TEXT_FIELDS + COUNT_FIELDS}
+PAPER_LIMITS = {name: field_limit(Paper, name) for name in TEXT_FIELDS + COUNT_FIELDS} | MAX_LENGTHS
 ORG_LIMITS = {name: field_limit(Organization, name) for name in ("name", "display_name")}
+
+
+def text_problem(value: str) -> str:
+    """Why a text cannot be stored as it is ('' if it can): PostgreSQL refuses NUL characters
+    and UTF-8 has no encoding for a lone surrogate (JSON's "\\ud800")."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return ""
+
+
+def all_texts(record: PaperRecord):
+    """(field name, text) for every string in the record, list items and organization included."""
+    for name in record.__slots__:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, list):
+            yield from ((name, item) for item in value if isinstance(item, str))
+    if org := record.organization:
+        yield from (("organization", text) for text in (org.name, org.display_name, org.avatar_url))
 
 
 def checked(record: PaperRecord, where: str) -> PaperRecord:
     """Refuse values the catalogue cannot store, naming the field, so a bad batch fails with one
     line instead of a database error; links that are not web links are dropped (never shown)."""
-    for name in TEXT_FIELDS:
-        value, limit = getattr(record, name), PAPER_LIMITS[name]
-        if value and len(value) > limit:
-            raise SourceError(f"{where}: {name} is longer than {limit} characters")
-    for name in COUNT_FIELDS:
-        value, limit = getattr(record, name), PAPER_LIMITS[name]
-        if value is not None and not 0 <= value <= limit:
-            raise SourceError(f"{where}: {name} must be between 0 and {limit}, got {value}")
-    org = record.organization
-    for name in ("name", "display_name") if org else ():
-        if len(getattr(org, name)) > (limit := ORG_LIMITS[name]):
-            raise SourceError(f"{where}: organization {name} is longer than {limit} characters")
+    problem = record_problem(record)
+    if problem:
+        raise SourceError(f"{where}: {problem}")
     for name in LINK_FIELDS:
         value = getattr(record, name)
         if value and not value.startswith(("https://", "http://")):
             setattr(record, name, None)
     return record
+
+
+def record_problem(record: PaperRecord) -> str:
+    """The first reason this record cannot be stored, or ''."""
+    for name, text in all_texts(record):
+        if problem := text_problem(text):
+            return f"{name} {problem}"
+    return id_problem(record) or size_problem(record)
+
+
+def id_problem(record: PaperRecord) -> str:
+    if record.id_kind == Paper.IdKind.DERIVED and not DERIVED_ID.match(record.paper_id):
+        return f"paper id {record.paper_id[:60]!r} is not a derived id like {derive_id('a title')}"
+    if record.id_kind == Paper.IdKind.SOURCE and not SOURCE_ID.match(record.paper_id):
+        return (
+            f"paper id {record.paper_id[:60]!r} is not an arXiv id (2301.12345, hep-th/9901001) "
+            "or a plain token of letters, digits, '.', '_' and '-'"
+        )
+    return ""
+
+
+def size_problem(record: PaperRecord) -> str:
+    for name, limit in PAPER_LIMITS.items():
+        value = getattr(record, name)
+        if name in COUNT_FIELDS:
+            if value is not None and not 0 <= value <= limit:
+                return f"{name} must be between 0 and {limit}, got {value}"
+        elif value and len(value) > limit:
+            return f"{name} is longer than {limit} characters"
+    for name, (most, longest) in MAX_ITEMS.items():
+        items = getattr(record, name) or []
+        if len(items) > most:
+            return f"{name}: more than {most} items"
+        if any(len(str(item)) > longest for item in items):
+            return f"{name}: an item is longer than {longest} characters"
+    org = record.organization
+    for name in ("name", "display_name") if org else ():
+        if len(getattr(org, name)) > (limit := ORG_LIMITS[name]):
+            return f"organization {name} is longer than {limit} characters"
+    return ""

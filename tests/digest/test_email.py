@@ -96,6 +96,29 @@ def test_the_digest_shows_each_paper_with_its_details_and_reason():
 
 
 @pytest.mark.parametrize(
+    "marker", ["%%MANAGE_URL%%", "%%PAPERS%%", "%%REASON%%", "%%NOT_A_SLOT%%", "{{ x }}"]
+)
+def test_paper_text_that_looks_like_template_syntax_is_shown_as_written(client, staff_client, marker):
+    topic = make_topic()
+    make_paper(topic, title=f"Escaping {marker} in titles", abstract=f"We study machine unlearning {marker}.")
+    reader = make_reader(topic)
+    preview = staff_client.get(f"/staff/digests/{reader.pk}/preview/")
+    assert preview.status_code == 200
+    assert f"Escaping {marker} in titles" in preview.text
+    [delivery_id] = send_to(reader)
+    assert DigestDelivery.objects.get(pk=delivery_id).status == "sent"
+    [message] = mail.outbox
+    manage = re.search(r"https://papers.example.org/manage/[^\s\"<]+", message.body).group()
+    for part in (message.body, html_of(message)):
+        assert f"Escaping {marker} in titles" in part
+        assert f"unlearning {marker}." in part
+        assert part.count(manage) == 1  # only the footer's link, none where the text was
+    assert message.subject == f"1 new paper for you: Escaping {marker} in titles"
+    web = re.search(r"https://papers.example.org(/digest/[^\s]+)", message.body).group(1)
+    assert f"Escaping {marker} in titles" in client.get(web).text
+
+
+@pytest.mark.parametrize(
     "title",
     [
         "Über-efficient attention: “FlashMLA” for 百万-token contexts — déjà vu, Ωmega 🚀 " * 2,

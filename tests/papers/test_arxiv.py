@@ -108,6 +108,16 @@ def test_malformed_xml_fails_with_the_line_and_writes_nothing(server):
     assert Paper.objects.count() == 0
 
 
+@pytest.mark.parametrize("published", [b"9999-12-31T23:59:59-14:00", b"0001-01-01T00:00:00+14:00"])
+def test_an_entry_dated_outside_1900_to_2999_names_the_entry_and_writes_nothing(server, published):
+    original = b"<published>2025-10-01T00:00:00-04:00"
+    body = atom("arxiv_feed.atom").body.replace(original, b"<published>" + published, 1)
+    server.add(FEED, Reply(body))
+    with pytest.raises(CommandError, match=r"entry 0: <published> is not a date in 1900-2999: '"):
+        call_command("import_papers", "arxiv", "--categories", "cs.CL,cs.LG")
+    assert Paper.objects.count() == 0
+
+
 def test_an_entry_missing_its_title_names_the_entry(server):
     body = atom("arxiv_feed.atom").body.replace(
         b"<title>Robots That Learn From Language Feedback</title>", b""

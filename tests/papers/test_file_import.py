@@ -125,6 +125,61 @@ def demo_items():
             r"item 0 .*organization name is longer than 200 characters",
         ),
         (lambda items: "[" * 200_000, r"JSON nested too deeply"),
+        (
+            lambda items: json.dumps([{**items[0], "numComments": 0}]).replace(
+                '"numComments": 0', '"numComments": ' + "9" * 5000
+            ),
+            r": invalid JSON \(a number with more than 4300 digits\)$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "title": "Nul\x00 title"}}],
+            r"item 0 .*: title contains a NUL character$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "summary": "Lone \ud800 surrogate"}}],
+            r"item 0 .*: abstract is not valid Unicode text$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "authors": [{"name": "A\udfff"}]}}],
+            r"item 0 .*: authors is not valid Unicode text$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "id": "../../admin"}}],
+            r"item 0 .*: paper id '../../admin' is not an arXiv id",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "id": "derived-../../admin"}}],
+            r"item 0 .*: paper id 'derived-../../admin' is not a derived id like derived-",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "summary": "word " * 3_000}}],
+            r"item 0 .*: abstract is longer than 10000 characters$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "ai_summary": "s" * 2001}}],
+            r"item 0 .*: summary is longer than 2000 characters$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "authors": [{"name": "n" * 301}]}}],
+            r"item 0 .*: authors: an item is longer than 300 characters$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "authors": [{"name": "A"}] * 10_001}}],
+            r"item 0 .*: authors: more than 10000 items$",
+        ),
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "ai_keywords": ["k"] * 101}}],
+            r"item 0 .*: keywords: more than 100 items$",
+        ),
+        # Dates whose UTC value lies outside what pages and the database can handle.
+        (
+            lambda items: [{"paper": {**items[0]["paper"], "publishedAt": "9999-12-31T23:59:59-14:00"}}],
+            r"item 0 .*: paper.publishedAt is not a date in 1900-2999: '9999-12-31T23:59:59-14:00'$",
+        ),
+        (
+            lambda items: [{**items[0], "publishedAt": "0001-01-01T00:00:00+14:00"}],
+            r"item 0 .*: publishedAt is not a date in 1900-2999: '0001-01-01T00:00:00\+14:00'$",
+        ),
     ],
 )
 def test_a_bad_file_fails_with_one_line_naming_the_file_and_position(tmp_path, mutate, message):

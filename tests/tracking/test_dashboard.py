@@ -190,6 +190,8 @@ def test_the_events_admin_lists_and_filters_events_read_only(staff):
 
 @pytest.mark.django_db
 def test_staff_search_the_suppression_list_by_address(staff):
+    make_reader("gone@example.com")
+    make_reader("other@example.com")
     fire("bounced", "gone@example.com", reject_reason="bounced")
     fire("bounced", "other@example.com", reject_reason="bounced")
     page = staff.get("/admin/newsletter/suppression/?q=Gone@example.com").content.decode()

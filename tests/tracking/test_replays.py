@@ -148,10 +148,30 @@ def test_events_for_unknown_messages_and_addresses_are_stored_and_change_nothing
     assert (delivery.status, reader.status) == (DigestDelivery.Status.UNKNOWN, Status.ACTIVE)
 
 
-def test_a_hard_bounce_for_an_address_we_do_not_know_still_protects_it():
+def test_a_hard_bounce_of_a_confirmation_to_a_mistyped_address_protects_it():
+    make_reader("typo@exmaple.com", status=Status.PENDING)
     response = post_postmark(Client(), payload("postmark_hard_bounce", "typo@exmaple.com", "confirm-1"))
     assert response.status_code == 200
     assert Suppression.is_suppressed("typo@exmaple.com")
+
+
+@pytest.mark.parametrize(
+    "fixture", ["postmark_hard_bounce", "postmark_spam_complaint", "sendgrid_unsubscribe"]
+)
+def test_an_event_about_a_stranger_and_mail_we_never_sent_suppresses_nobody(fixture):
+    poster = post_postmark if fixture.startswith("postmark") else post_sendgrid
+    assert poster(Client(), payload(fixture, "stranger@example.net", "not-ours")).status_code == 200
+    assert DeliveryEvent.objects.get().subscriber is None
+    assert not Suppression.objects.exists()
+
+
+def test_a_bounce_of_our_digest_suppresses_the_address_it_went_to_even_after_the_reader_moved():
+    reader = make_reader("new@example.com")
+    delivery = make_delivery(reader, esp_message_id="ours")
+    body = payload("postmark_hard_bounce", "old@example.com", "ours", delivery.pk)
+    assert post_postmark(Client(), body).status_code == 200
+    assert Suppression.is_suppressed("old@example.com")
+    assert not Suppression.is_suppressed("new@example.com")
 
 
 @pytest.mark.parametrize("junk", ["abc", "9" * 40, "-1", "1.5", ""])
@@ -190,7 +210,8 @@ def test_a_reader_suppressed_long_ago_is_not_touched_again():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_replays_of_one_unsubscribe_still_make_one_transition():
+def test_concurrent_replays_of_one_unsubscribe_still_make_one_transition(settings):
+    settings.ANYMAIL_ESP = "sendgrid"
     reader = make_reader()
     body = payload("sendgrid_unsubscribe", reader.email, "esp-1")
 

@@ -4,11 +4,15 @@ import base64
 import hashlib
 import hmac
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from string import Template
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
 WEBHOOK_SECRET = "esp:s3cret-webhook-password"
@@ -41,28 +45,45 @@ def basic_auth(secret: str | None = WEBHOOK_SECRET) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
 
 
+def configured(esp: str):
+    """Webhooks answer only for ANYMAIL_ESP. Threads must set it beforehand: override_settings
+    swaps the settings of the whole process."""
+    return nullcontext() if esp == settings.ANYMAIL_ESP else override_settings(ANYMAIL_ESP=esp)
+
+
+def signed_now() -> str:
+    """A signature timestamp of the current (possibly frozen) time, as ESPs send."""
+    return str(int(timezone.now().timestamp()))
+
+
 def post_postmark(client, body: str, secret: str | None = WEBHOOK_SECRET):
-    return client.post(
-        "/anymail/postmark/tracking/", body, content_type="application/json", **basic_auth(secret)
-    )
+    with configured("postmark"):
+        return client.post(
+            "/anymail/postmark/tracking/", body, content_type="application/json", **basic_auth(secret)
+        )
 
 
-def sign_mailgun(body: str, key: str = MAILGUN_SIGNING_KEY) -> str:
+def sign_mailgun(body: str, key: str = MAILGUN_SIGNING_KEY, timestamp: str | None = None) -> str:
     data = json.loads(body)
     sig = data["signature"]
+    sig["timestamp"] = timestamp or signed_now()
     message = f"{sig['timestamp']}{sig['token']}".encode()
     sig["signature"] = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
     return json.dumps(data)
 
 
-def post_mailgun(client, body: str, secret: str | None = WEBHOOK_SECRET, key: str = MAILGUN_SIGNING_KEY):
-    signed = sign_mailgun(body, key)
-    return client.post(
-        "/anymail/mailgun/tracking/", signed, content_type="application/json", **basic_auth(secret)
-    )
+def post_mailgun(
+    client, body: str, secret: str | None = WEBHOOK_SECRET, key: str = MAILGUN_SIGNING_KEY, timestamp=None
+):
+    signed = sign_mailgun(body, key, timestamp)
+    with configured("mailgun"):
+        return client.post(
+            "/anymail/mailgun/tracking/", signed, content_type="application/json", **basic_auth(secret)
+        )
 
 
-def sendgrid_headers(body: str, timestamp: str = "1795507212", private_key=SENDGRID_PRIVATE_KEY) -> dict:
+def sendgrid_headers(body: str, timestamp: str | None = None, private_key=SENDGRID_PRIVATE_KEY) -> dict:
+    timestamp = timestamp or signed_now()
     signature = private_key.sign(timestamp.encode() + body.encode(), ec.ECDSA(hashes.SHA256()))
     return {
         "HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE": base64.b64encode(signature).decode(),
@@ -72,19 +93,25 @@ def sendgrid_headers(body: str, timestamp: str = "1795507212", private_key=SENDG
 
 def post_sendgrid(client, body: str, secret: str | None = WEBHOOK_SECRET, headers: dict | None = None):
     headers = sendgrid_headers(body) if headers is None else headers
-    return client.post(
-        "/anymail/sendgrid/tracking/", body, content_type="application/json", **basic_auth(secret), **headers
-    )
+    with configured("sendgrid"):
+        return client.post(
+            "/anymail/sendgrid/tracking/",
+            body,
+            content_type="application/json",
+            **basic_auth(secret),
+            **headers,
+        )
 
 
 def post_ses(client, body: str, secret: str | None = WEBHOOK_SECRET, message_id: str | None = None):
     """SNS posts JSON as text/plain and repeats its message id and type in headers."""
     sns = json.loads(body)
-    return client.post(
-        "/anymail/amazon_ses/tracking/",
-        body,
-        content_type="text/plain; charset=UTF-8",
-        HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"] if message_id is None else message_id,
-        HTTP_X_AMZ_SNS_MESSAGE_TYPE=sns["Type"],
-        **basic_auth(secret),
-    )
+    with configured("amazon_ses"):
+        return client.post(
+            "/anymail/amazon_ses/tracking/",
+            body,
+            content_type="text/plain; charset=UTF-8",
+            HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"] if message_id is None else message_id,
+            HTTP_X_AMZ_SNS_MESSAGE_TYPE=sns["Type"],
+            **basic_auth(secret),
+        )
