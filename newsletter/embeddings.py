@@ -17,6 +17,7 @@ Stored vectors (``PaperEmbedding``, phrase cache) are read through ``newsletter.
 """
 
 import importlib.util
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,8 @@ def _load(name: str):
     path = _model_path(name)
     if path is None:
         raise RuntimeError(f"The semantic model {name!r} is not installed.")
+    # The model is on disk: never let the Hugging Face libraries look anything up online.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)

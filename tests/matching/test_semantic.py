@@ -14,6 +14,7 @@ from newsletter import embeddings, semantic
 from newsletter.models import PaperEmbedding, PhraseEmbedding
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import upsert_records
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,17 @@ def test_with_the_semantic_model_off_an_import_queues_nothing(django_capture_on_
     with django_capture_on_commit_callbacks() as callbacks:
         import_two()
     assert callbacks == []
+
+
+@pytest.mark.celery
+def test_a_real_worker_embeds_the_papers_an_import_committed(semantic_on, start_worker):
+    worker = start_worker(PAPERBOY_SEMANTIC="on")
+    import_two()
+    wait_until(lambda: PaperEmbedding.objects.count() == 2, timeout=120)
+    wait_until(lambda: "embedded 2 papers with all-MiniLM-L6-v2" in worker.output())
+    upsert_records([record("2510.00001", *UNLEARNING), record("2510.00002", GRASPING[0], "Laundry folding.")])
+    wait_until(lambda: "embedded 1 papers with all-MiniLM-L6-v2" in worker.output(), timeout=60)
+    assert PaperEmbedding.objects.count() == 2
 
 
 def test_papers_are_embedded_once_and_again_only_when_their_text_changes(semantic_on):
