@@ -27,6 +27,9 @@ from papers.models import Paper
 logger = logging.getLogger(__name__)
 
 BATCH = 256  # papers read, encoded and written together: bounds a worker's memory per step
+# Papers per Celery task: about a minute of one core, far inside the task time limit even when a
+# large file import or a month of Hugging Face days arrives at once.
+TASK_SIZE = 1000
 
 
 def text_hash(text: str) -> str:
@@ -47,8 +50,9 @@ def embed_after_commit(paper_pks: Sequence[int]) -> None:
         return
     from newsletter.tasks import embed_papers as task
 
-    pks = list(paper_pks)
-    transaction.on_commit(lambda: task.delay(pks))
+    for start in range(0, len(paper_pks), TASK_SIZE):
+        pks = list(paper_pks[start : start + TASK_SIZE])
+        transaction.on_commit(lambda pks=pks: task.delay(pks))
 
 
 def embed_papers(paper_pks: Iterable[int]) -> int:

@@ -50,6 +50,15 @@ def test_an_import_queues_its_papers_for_embedding_once_committed(
     assert len(callbacks) == 1
 
 
+def test_a_large_import_is_embedded_by_several_tasks(
+    semantic_on, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(semantic, "TASK_SIZE", 1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_two()
+    assert len(callbacks) == 2
+
+
 def test_with_the_semantic_model_off_an_import_queues_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         import_two()
