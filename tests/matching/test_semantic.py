@@ -9,6 +9,7 @@ import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from newsletter import embeddings, semantic
 from newsletter.models import PaperEmbedding, PhraseEmbedding
@@ -154,3 +155,23 @@ def test_a_check_warns_when_the_model_is_switched_on_but_not_installed(settings)
     assert "paperboy.W007" in {m.id for m in run_checks()}
     settings.PAPERBOY_SEMANTIC_MODEL = "all-MiniLM-L6-v2"
     assert "paperboy.W007" not in {m.id for m in run_checks()}
+
+
+def test_an_editor_fixing_an_abstract_in_the_admin_queues_the_paper_again(
+    semantic_on, client, django_user_model, django_capture_on_commit_callbacks
+):
+    client.force_login(django_user_model.objects.create_superuser("editor", "editor@example.com", "pw"))
+    pk = import_two()[0]
+    url = reverse("admin:papers_paper_change", args=[pk])
+    form = {
+        "paper_id": "2510.00001", "title": UNLEARNING[0], "abstract": "Fixed abstract.", "authors": "[]",
+        "author_count": 0, "categories": "[]", "keywords": "[]", "listed_on": "2025-10-01",
+        "upvotes": 0, "comment_count": 0, "topic_links-TOTAL_FORMS": 0, "topic_links-INITIAL_FORMS": 0,
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(url, {**form, "editor_note": "Checked."})
+    assert callbacks == []
