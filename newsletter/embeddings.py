@@ -26,7 +26,7 @@ import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DIMENSIONS = 384  # all-MiniLM-L6-v2's output size
-MAX_SEQ_LENGTH = 256  # tokens; the model was trained on 128, and abstracts rarely need more
+MAX_SEQ_LENGTH = 256  # word pieces: the model's own limit; the tail of a long abstract is cut
 BATCH_SIZE = 64  # large enough to keep the matrix kernels busy, small enough for a worker's RAM
 
 
