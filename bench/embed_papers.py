@@ -10,7 +10,7 @@ whole days are ever written. Chunks are kept beside the output, so a stopped run
 On several cores: run ``--shard K/N`` N times (each encodes every N-th chunk, one thread each, and
 writes no output), then once without; ``--assemble`` writes the whole days encoded so far.
 ``--bf16`` computes in bfloat16 where the CPU has it (AVX512-BF16/AMX): 2.6 times faster here, and
-within a cosine of 0.99997 of the float32 vectors (128 DEV papers).
+within a cosine of 0.99997 of the float32 vectors (300 DEV papers).
 """
 
 import argparse
