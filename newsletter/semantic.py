@@ -10,6 +10,9 @@ For digests (both return nothing while the semantic model is off, so callers sta
   PaperDoc order); a paper not embedded yet gets a zero row (cosine 0 with everything). None when
   the model is off or none of the papers has a vector.
 - ``phrase_vectors(phrases)``: {phrase: (d,) float32}, encoding and storing unseen phrases.
+
+e.g. ``matrix = paper_matrix([doc.id for doc in docs])`` once per day's index, then
+``matrix @ phrase_vectors(phrases)[phrase]`` is each paper's cosine to a reader's phrase.
 """
 
 import hashlib
