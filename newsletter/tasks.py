@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter import sending, subscription_mail, subscriptions, tracking
+from newsletter import semantic, sending, subscription_mail, subscriptions, tracking
 from newsletter.models import Heartbeat
 
 
@@ -52,3 +52,9 @@ def digest_tick() -> None:
 def send_digest_chunk(delivery_ids: list[int]) -> None:
     """Claim, send and record one chunk of planned digests (rows already claimed are skipped)."""
     sending.send_chunk(delivery_ids)
+
+
+@shared_task
+def embed_papers(paper_pks: list[int]) -> None:
+    """Embed imported papers with the semantic model (only those whose text is new to it)."""
+    semantic.embed_papers(paper_pks)

@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
 
+from newsletter.semantic import embed_after_commit
 from papers import tasks
 from papers.admin_signals import RatingFilter, ReaderSignalsAdmin
 from papers.ingestion.upsert import sync_auto_topics
@@ -89,6 +90,11 @@ class PaperAdmin(ReaderSignalsAdmin, admin.ModelAdmin):
         ("Popularity", {"fields": ["upvotes", "comment_count", "popularity_updated_at", "withdrawn"]}),
         ("Provenance", {"fields": provenance}),
     ]  # fmt: skip
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if {"title", "abstract"} & set(form.changed_data):
+            embed_after_commit([obj.pk])  # the semantic model reads the text the editor fixed
 
     def get_queryset(self, request):
         applied = PaperTopic.objects.filter(APPLIED).select_related("topic").order_by("topic__position")

