@@ -286,7 +286,7 @@ DIGEST_CHUNK_SIZE = env.int("DIGEST_CHUNK_SIZE", default=500)
 DIGEST_SEND_THREADS = env.int("DIGEST_SEND_THREADS", default=16)
 # Messages per second for the whole site, shared by every worker through Redis (empty: no cap),
 # e.g. an Amazon SES account's sending quota.
-DIGEST_MAX_SEND_RATE = env.float("DIGEST_MAX_SEND_RATE", default=0.0) or None
+DIGEST_MAX_SEND_RATE = float(env("DIGEST_MAX_SEND_RATE", default="") or 0) or None
 # An ESP 429 pauses every sender this many seconds; the message is tried again, up to this
 # many calls in all, before it waits for a normal retry.
 DIGEST_RATE_LIMITED_PAUSE = env.float("DIGEST_RATE_LIMITED_PAUSE", default=1.0)

@@ -15,9 +15,10 @@ import random
 import smtplib
 import socket
 import threading
+import uuid
 from collections import Counter, deque
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,12 +31,15 @@ from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from newsletter import digests, planning, throttle
+from newsletter.delivery_states import Outcome
 from newsletter.models import DigestDelivery, Subscriber
 
 log = logging.getLogger(__name__)
 Status = DigestDelivery.Status
 TRANSIENT = "transient"
-OUTCOME_FIELDS = ["status", "error", "esp_message_id", "sent_at", "paper_ids", "reasons", "updated_at"]
+# After the first answer, wait this long for more before committing: one transaction records
+# several outcomes (the commit per answer cost a third of the rate at 1,000 messages/s).
+COLLECT_SECONDS = 0.02
 
 
 @dataclass(slots=True)
@@ -60,7 +64,7 @@ def send_chunk(delivery_ids: Sequence[int], now: datetime | None = None) -> Coun
         chunk = digests.load_chunk(list(attempts), now)
         counts = settle_unsendable(chunk, mine, now)
         if chunk.outgoing:
-            counts += Sender(mine, attempts, chunk.renderer, now).run(chunk.outgoing)
+            counts += Sender(lease, attempts, chunk.renderer, now).run(chunk.outgoing)
     except BaseException:
         # Whatever stopped us (a bug, the soft time limit), rows not started never reached the
         # ESP: back to the queue at once rather than after the claim timeout.
@@ -92,8 +96,9 @@ class InlineExecutor:
 class Sender:
     """Keeps up to DIGEST_SEND_THREADS sends in flight; all database writes stay in this thread."""
 
-    def __init__(self, mine, attempts: dict[int, int], renderer, now: datetime):
-        self.mine, self.attempts, self.renderer, self.now = mine, attempts, renderer, now
+    def __init__(self, lease: uuid.UUID, attempts: dict[int, int], renderer, now: datetime):
+        self.lease, self.attempts, self.renderer, self.now = lease, attempts, renderer, now
+        self.mine = DigestDelivery.objects.leased(lease)
         self.threads = max(1, settings.DIGEST_SEND_THREADS)
         self.local = threading.local()
         self.connections: list = []
@@ -106,14 +111,10 @@ class Sender:
         try:
             while todo or inflight or finished:
                 ready, failed = self.build(todo, self.threads - len(inflight))
-                for out, message in self.step(finished + failed, ready):
-                    inflight[pool.submit(self.send, out, message)] = out
-                finished = []
-                if inflight:
-                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                    finished = [future.result() for future in done]
-                    for future in done:
-                        del inflight[future]
+                started = self.step(finished + failed, ready)
+                for (out, message), moment in zip(started, throttle.slots(len(started)), strict=True):
+                    inflight[pool.submit(self.send, out, message, moment)] = out
+                finished = self.collect(inflight) if inflight else []
         finally:
             pool.shutdown(wait=True)
             for esp in self.connections:
@@ -122,9 +123,17 @@ class Sender:
             self.schedule_retries()
         return self.counts
 
+    def collect(self, inflight: dict) -> list[Result]:
+        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        if len(done) < len(inflight):
+            done, _ = wait(inflight, timeout=COLLECT_SECONDS, return_when=ALL_COMPLETED)
+        for future in done:
+            del inflight[future]
+        return [future.result() for future in done]
+
     def build(self, todo: deque, room: int) -> tuple[list, list[Result]]:
-        """The next messages to start, built here (CPU work, no gain from threads), each after
-        its slot under the site-wide send rate; those that cannot be built fail at once."""
+        """The next messages to start, built here (CPU work, no gain from threads); those that
+        cannot be built fail at once."""
         ready, failed = [], []
         while todo and len(ready) < room:
             out = todo.popleft()
@@ -135,7 +144,6 @@ class Sender:
                 log.exception("digest %s: could not build the email", out.delivery_id)
                 failed.append(result_for(out, Status.FAILED, f"Could not build the email: {exc}"[:1000]))
                 continue
-            throttle.wait_for_slot()
             ready.append((out, message))
         return ready, failed
 
@@ -156,16 +164,17 @@ class Sender:
         if not results:
             return
         now = timezone.now()
-        rows = [self.outcome(r, now) for r in results]
-        self.mine.record(rows, OUTCOME_FIELDS)
-        reached = [r.subscriber_id for r, row in zip(results, rows, strict=True) if row.sent_at]
+        outcomes = [self.outcome(r, now) for r in results]
+        DigestDelivery.objects.record(self.lease, outcomes, now)
+        reached = [r.subscriber_id for r, o in zip(results, outcomes, strict=True) if o.sent_at]
         if reached:
             Subscriber.objects.filter(id__in=reached).update(last_digest_at=self.now)
-        if any(row.status == Status.UNKNOWN for row in rows):
-            DigestDelivery.objects.filter(pk__in=[r.pk for r in rows]).confirm_reported()
-        self.counts.update(row.status for row in rows)
+        unknown = [o.id for o in outcomes if o.status == Status.UNKNOWN]
+        if unknown:
+            DigestDelivery.objects.filter(pk__in=unknown).confirm_reported()
+        self.counts.update(o.status for o in outcomes)
 
-    def outcome(self, r: Result, now: datetime) -> DigestDelivery:
+    def outcome(self, r: Result, now: datetime) -> Outcome:
         status, error = r.status, r.error
         if status == TRANSIENT:
             tries = self.attempts[r.delivery_id]
@@ -175,16 +184,7 @@ class Sender:
             else:
                 status, error = Status.FAILED, f"Gave up after {tries} attempts: {error}"
         sent_at = now if status in (Status.SENT, Status.UNKNOWN) else None
-        return DigestDelivery(
-            pk=r.delivery_id,
-            status=status,
-            error=error,
-            esp_message_id=r.message_id,
-            sent_at=sent_at,
-            paper_ids=list(r.paper_ids),
-            reasons=list(r.reasons),
-            updated_at=now,
-        )
+        return Outcome(r.delivery_id, status, error, r.message_id, sent_at, r.paper_ids, r.reasons)
 
     def schedule_retries(self) -> None:
         delay = retry_delay(max(self.attempts[pk] for pk in self.retry))
@@ -201,11 +201,10 @@ class Sender:
             self.connections.append(esp)
         return esp
 
-    def send(self, out: digests.Outgoing, message) -> Result:
-        """In a pool thread: the ESP call, retried here while the ESP says 429."""
+    def send(self, out: digests.Outgoing, message, moment: float) -> Result:
+        """In a pool thread: the ESP call at its slot, retried here while the ESP says 429."""
         for tries in range(settings.DIGEST_RATE_LIMITED_TRIES):
-            if tries:
-                throttle.wait_for_slot()
+            throttle.wait_until(moment if not tries else throttle.slots(1)[0])
             result = send_one(out, message, self.connection())
             if result.status != TRANSIENT or not result.error.startswith(RATE_LIMITED):
                 return result

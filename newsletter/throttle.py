@@ -15,8 +15,9 @@ from django.conf import settings
 
 SLOT_KEY = "paperboy:digest:next-send-slot"
 PAUSE_KEY = "paperboy:digest:esp-paused-until"
-# KEYS: slot, pause. ARGV: interval per message and pause length, in microseconds. Returns how
-# many microseconds the caller waits before its send (its slot), after reserving it.
+# KEYS: slot, pause. ARGV: the interval the caller's messages take together (count / rate) and a
+# pause length, in microseconds. Returns how many microseconds until the first of the caller's
+# slots, after reserving them.
 RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -41,7 +42,7 @@ class RedisPace:
         self.script = redis.Redis.from_url(url).register_script(RESERVE)
 
     def reserve(self, interval: float) -> float:
-        return self.script(keys=[SLOT_KEY, PAUSE_KEY], args=[int(interval * 1e6), 0]) / 1e6
+        return self.script(keys=[SLOT_KEY, PAUSE_KEY], args=[round(interval * 1e6), 0]) / 1e6
 
     def pause(self, seconds: float) -> None:
         self.script(keys=[SLOT_KEY, PAUSE_KEY], args=[0, max(1, int(seconds * 1e6))])
@@ -71,14 +72,22 @@ def pace_for(redis_url: str) -> RedisPace | LocalPace:
     return RedisPace(redis_url) if redis_url else LocalPace()
 
 
-def wait_for_slot() -> float:
-    """Block until this process may make its next ESP call; returns the seconds waited. One
-    Redis round trip per message, so a pause asked for by one worker's 429 reaches them all."""
+def slots(count: int) -> list[float]:
+    """Reserve the next `count` send slots under the site-wide pace: the time.monotonic() at
+    which each of them may call the ESP, evenly spaced. One Redis round trip per call, so a pause
+    asked for by one worker's 429 reaches them all before their next batch."""
+    if count <= 0:
+        return []
     rate = settings.DIGEST_MAX_SEND_RATE
-    delay = pace_for(settings.REDIS_URL).reserve(1 / rate if rate else 0)
+    interval = 1 / rate if rate else 0.0
+    first = time.monotonic() + pace_for(settings.REDIS_URL).reserve(interval * count)
+    return [first + i * interval for i in range(count)]
+
+
+def wait_until(moment: float) -> None:
+    delay = moment - time.monotonic()
     if delay > 0:
         time.sleep(delay)
-    return delay
 
 
 def slow_down(seconds: float) -> None:
