@@ -274,6 +274,13 @@ def tree_rss_mb(pid: int) -> float:
         return 0.0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a worker and its pool processes: on a shared machine the rate
+    depends on the load, CPU per digest does not."""
+    main = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])
+
+
 def wait_for_settled(expected: int, timeout: float, worker_pid: int) -> tuple[float, float]:
     """Seconds until every expected row exists and none is unfinished, and the peak memory of
     all worker processes together meanwhile (MB)."""
@@ -301,6 +308,7 @@ def send_all(args: argparse.Namespace, expected: int, tmp: Path) -> tuple[float,
         celery_app.send_task("newsletter.tasks.digest_tick", queue=queue)
         seconds, peak = wait_for_settled(expected, args.timeout, worker.pid)
         received = esp_stats(args.esp_port) if esp else {}
+        received["worker_cpu_seconds"] = tree_cpu_seconds(worker.pid)
     finally:
         if worker:
             worker.terminate()
@@ -324,6 +332,7 @@ def run(args: argparse.Namespace) -> dict:
     counts = dict(DigestDelivery.objects.values_list("status").annotate(n=django.db.models.Count("id")))
     done = sum(counts.values())
     queries = sum(p["queries"] for p in probes)
+    cpu = received["worker_cpu_seconds"]
     return {
         "subscribers": args.subscribers,
         "papers": Paper.objects.count(),
@@ -344,7 +353,10 @@ def run(args: argparse.Namespace) -> dict:
         "sql_queries_per_digest": round(queries / max(done, 1), 4),
         "peak_memory_mb_per_process": sorted(round(p["peak_rss_mb"], 1) for p in probes),
         "peak_memory_mb_all_workers": round(peak_mb, 1),
+        "worker_cpu_seconds": round(cpu, 1),
+        "worker_cpu_ms_per_digest": round(1000 * cpu / max(counts.get("sent", 0), 1), 2),
         "esp_answers": received.get("answers", {}),
+        "esp_accepted_per_second": received.get("accepted_per_second"),
         "esp_messages_per_recipient": received.get("messages_per_recipient", {}),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
