@@ -362,7 +362,7 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=500)
@@ -389,6 +389,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.subscribers < 1 or args.papers < 1:
         parser.error("--subscribers and --papers must be positive")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

@@ -18,62 +18,65 @@ from aiohttp import web
 TOKEN_HEADER = "X-Postmark-Server-Token"
 
 
-def make_app(latency: float, rate_limited: float, unavailable: float, seed: int = 1) -> web.Application:
-    accepted: Counter = Counter()
-    answers: Counter = Counter()
-    accepted_at: list[float] = []  # loop time of the first and the latest accepted message
-    rng = random.Random(seed)
+class FakePostmark:
+    """Answers like Postmark; counts what it accepted per recipient."""
 
-    async def send_email(request: web.Request) -> web.Response:
+    def __init__(self, latency: float, rate_limited: float, unavailable: float, seed: int = 1):
+        self.latency, self.rate_limited, self.unavailable = latency, rate_limited, unavailable
+        self.rng = random.Random(seed)
+        self.accepted: Counter = Counter()
+        self.answers: Counter = Counter()
+        self.accepted_at: list[float] = []  # loop time of the first and the latest acceptance
+
+    async def send_email(self, request: web.Request) -> web.Response:
         if not request.headers.get(TOKEN_HEADER):
-            return web.json_response(
-                {
-                    "ErrorCode": 10,
-                    "Message": "No Account or Server API tokens were supplied in the HTTP headers.",
-                },
-                status=401,
-            )
+            message = "No Account or Server API tokens were supplied in the HTTP headers."
+            return web.json_response({"ErrorCode": 10, "Message": message}, status=401)
         body = await request.json()
-        await asyncio.sleep(latency)
-        roll = rng.random()
-        if roll < rate_limited:
-            answers[429] += 1
+        await asyncio.sleep(self.latency)
+        roll = self.rng.random()
+        if roll < self.rate_limited:
+            self.answers[429] += 1
             return web.json_response({"ErrorCode": 429, "Message": "Rate limit exceeded."}, status=429)
-        if roll < rate_limited + unavailable:
-            answers[503] += 1
+        if roll < self.rate_limited + self.unavailable:
+            self.answers[503] += 1
             return web.Response(status=503, text="Service Unavailable")
-        accepted[body["To"]] += 1
-        answers[200] += 1
-        accepted_at[1:] = [asyncio.get_running_loop().time()]
-        if len(accepted_at) == 1:
-            accepted_at.insert(0, accepted_at[0])
+        self.accept(body["To"])
+        submitted = datetime.now(UTC).isoformat()
         return web.json_response(
             {
                 "To": body["To"],
-                "SubmittedAt": datetime.now(UTC).isoformat(),
+                "SubmittedAt": submitted,
                 "MessageID": str(uuid.uuid4()),
                 "ErrorCode": 0,
                 "Message": "OK",
             }
         )
 
-    async def stats(request: web.Request) -> web.Response:
-        per_recipient = Counter(accepted.values())
-        seconds = accepted_at[1] - accepted_at[0] if accepted_at else 0
+    def accept(self, recipient: str) -> None:
+        self.accepted[recipient] += 1
+        self.answers[200] += 1
+        now = asyncio.get_running_loop().time()
+        self.accepted_at = [self.accepted_at[0] if self.accepted_at else now, now]
+
+    async def stats(self, request: web.Request) -> web.Response:
+        seconds = self.accepted_at[1] - self.accepted_at[0] if self.accepted_at else 0
+        per_recipient = Counter(self.accepted.values())
         return web.json_response(
             {
                 # Accepted messages per second from the first to the last: the sending rate
                 # without the workers' start-up and index building.
-                "accepted_per_second": round((answers[200] - 1) / seconds, 1) if seconds else None,
-                "answers": {str(k): v for k, v in answers.items()},
-                "recipients": len(accepted),
+                "accepted_per_second": round((self.answers[200] - 1) / seconds, 1) if seconds else None,
+                "answers": {str(k): v for k, v in self.answers.items()},
+                "recipients": len(self.accepted),
                 "messages_per_recipient": {str(k): v for k, v in sorted(per_recipient.items())},
             }
         )
 
-    app = web.Application(client_max_size=10 * 1024 * 1024)
-    app.add_routes([web.post("/email", send_email), web.get("/stats", stats)])
-    return app
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=10 * 1024 * 1024)
+        app.add_routes([web.post("/email", self.send_email), web.get("/stats", self.stats)])
+        return app
 
 
 def main() -> None:
@@ -83,7 +86,7 @@ def main() -> None:
     parser.add_argument("--rate-limited", type=float, default=0.0, help="share of 429 answers")
     parser.add_argument("--unavailable", type=float, default=0.0, help="share of 503 answers")
     args = parser.parse_args()
-    app = make_app(args.latency_ms / 1000, args.rate_limited, args.unavailable)
+    app = FakePostmark(args.latency_ms / 1000, args.rate_limited, args.unavailable).app()
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=1024)
 
 
