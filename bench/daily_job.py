@@ -1,6 +1,8 @@
 """The daily digest job end to end, timed: planning, matching, rendering, sending, recording.
 
     .venv/bin/python bench/daily_job.py --subscribers 100000 --papers 500 [--json]
+    .venv/bin/python bench/daily_job.py --esp http --esp-latency-ms 100 [--threads 64]
+        [--rate-limited 0.025 --unavailable 0.025] [--max-send-rate 200]
 
 Builds a throwaway database (Django's test database for the configured DATABASE_URL) with a
 realistic population: topics from the catalogue in ../shared/data/matching/topics.json, papers
@@ -8,8 +10,10 @@ from dev.jsonl.gz there (synthetic ones when the file is absent), readers follow
 some with free-text interests, spread over time zones whose delivery hour is now. Then it starts
 real Celery workers (--include bench.probe counts their SQL queries and matching time) that send
 through a discard backend (--backend api: Anymail's payload for an API ESP, serialised as JSON;
---backend mime: complete MIME bytes, as for SMTP), enqueues one digest tick, and waits for every row to
-settle. Use PostgreSQL and Redis (DATABASE_URL, REDIS_URL) for figures that mean something.
+--backend mime: complete MIME bytes, as for SMTP), each call taking --esp-latency-ms, or with
+--esp http through Anymail's real Postmark backend to bench/esp_server.py on 127.0.0.1 (Postmark's
+API after the latency, optionally answering 429/503), enqueues one digest tick, and waits for every
+row to settle. Use PostgreSQL and Redis (DATABASE_URL, REDIS_URL) for figures that mean something.
 """
 
 import argparse
@@ -21,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
+import psutil  # noqa: E402
 
 django.setup()
 
@@ -194,6 +200,7 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+ESP_HTTP = "Anymail's Postmark backend -> bench/esp_server.py"
 BACKENDS = {
     # An API ESP (Postmark, Mailgun, SendGrid...): Anymail's payload, serialised as JSON.
     "api": "newsletter.backends.ApiDiscardBackend",
@@ -202,17 +209,51 @@ BACKENDS = {
 }
 
 
-def start_workers(
-    concurrency: int, queue: str, probe_dir: Path, log_path: Path, backend: str
-) -> subprocess.Popen:
+def worker_env(args: argparse.Namespace, queue: str, probe_dir: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "CELERY_QUEUE": queue,
-        "DJANGO_EMAIL_BACKEND": BACKENDS[backend],
         "BENCH_PROBE_DIR": str(probe_dir),
+        "BENCH_ESP_LATENCY_MS": str(args.esp_latency_ms),
+        "DIGEST_SEND_THREADS": str(args.threads),
+        "DIGEST_CHUNK_SIZE": str(args.chunk_size),
+        "DIGEST_MAX_SEND_RATE": str(args.max_send_rate or ""),
+        "DIGEST_RETRY_BASE_SECONDS": str(args.retry_base_seconds),
         "LOG_LEVEL": "WARNING",
     }
+    if args.esp == "http":
+        env["DJANGO_EMAIL_BACKEND"] = "anymail.backends.postmark.EmailBackend"
+        env["ANYMAIL_POSTMARK_API_URL"] = f"http://127.0.0.1:{args.esp_port}/"
+        env["ANYMAIL_POSTMARK_SERVER_TOKEN"] = "bench-server-token"
+    else:
+        env["DJANGO_EMAIL_BACKEND"] = BACKENDS[args.backend]
+    return env
+
+
+def start_esp(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
+    cmd = [sys.executable, str(ROOT / "bench" / "esp_server.py"), f"--port={args.esp_port}"]
+    cmd += [f"--latency-ms={args.esp_latency_ms}", f"--rate-limited={args.rate_limited}"]
+    cmd += [f"--unavailable={args.unavailable}"]
+    server = subprocess.Popen(cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            esp_stats(args.esp_port)
+            time.sleep(0.5)
+            if server.poll() is None:  # not another server that holds the port
+                return server
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the ESP server did not start:\n" + log_path.read_text(errors="replace")[-2000:])
+
+
+def esp_stats(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def start_workers(concurrency: int, queue: str, log_path: Path, env: dict[str, str]) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--include", "bench.probe"]
     cmd += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
     worker = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
@@ -224,17 +265,59 @@ def start_workers(
     return worker
 
 
-def wait_for_settled(expected: int, timeout: float) -> float:
-    """Seconds until every expected row exists and none is queued or sending."""
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a worker and its pool processes together."""
+    try:
+        main = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)]) / 2**20
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a worker and its pool processes: on a shared machine the rate
+    depends on the load, CPU per digest does not."""
+    main = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])
+
+
+def wait_for_settled(expected: int, timeout: float, worker_pid: int) -> tuple[float, float]:
+    """Seconds until every expected row exists and none is unfinished, and the peak memory of
+    all worker processes together meanwhile (MB)."""
     started, deadline = time.perf_counter(), time.monotonic() + timeout
-    pending = [DigestDelivery.Status.QUEUED, DigestDelivery.Status.SENDING]
+    pending = [DigestDelivery.Status.QUEUED, DigestDelivery.Status.CLAIMED, DigestDelivery.Status.SENDING]
+    peak = 0.0
     while time.monotonic() < deadline:
+        peak = max(peak, tree_rss_mb(worker_pid))
         # The cheap indexed check first: polling must not slow down what it measures.
         busy = DigestDelivery.objects.filter(status__in=pending).exists()
         if not busy and DigestDelivery.objects.count() >= expected:
-            return time.perf_counter() - started
+            return time.perf_counter() - started, peak
         time.sleep(0.25)
     raise SystemExit(f"not settled after {timeout:.0f}s: {DigestDelivery.objects.count()} rows")
+
+
+def send_all(args: argparse.Namespace, expected: int, tmp: Path) -> tuple[float, float, list[dict], dict]:
+    """Start the ESP (with --esp http) and the workers, run one tick, wait for it to settle."""
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = queue
+    esp = start_esp(args, tmp / "esp.log") if args.esp == "http" else None
+    worker = None
+    try:
+        worker = start_workers(args.concurrency, queue, tmp / "worker.log", worker_env(args, queue, tmp))
+        celery_app.send_task("newsletter.tasks.digest_tick", queue=queue)
+        seconds, peak = wait_for_settled(expected, args.timeout, worker.pid)
+        received = esp_stats(args.esp_port) if esp else {}
+        received["worker_cpu_seconds"] = tree_cpu_seconds(worker.pid)
+    finally:
+        if worker:
+            worker.terminate()
+            worker.wait(60)
+        if esp:
+            esp.terminate()
+            esp.wait(30)
+    probes = [json.loads(p.read_text()) for p in tmp.glob("*.json")]
+    return seconds, peak, probes, received
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -244,28 +327,22 @@ def run(args: argparse.Namespace) -> dict:
     load_papers(read_papers(args.data, args.papers, rng), topics, rng)
     expected = load_readers(args.subscribers, topics, rng)
     setup_seconds = time.perf_counter() - started
-    queue = f"bench-{uuid.uuid4().hex[:8]}"
-    celery_app.conf.task_default_queue = queue
     with tempfile.TemporaryDirectory() as tmp:
-        probe_dir = Path(tmp)
-        worker = start_workers(args.concurrency, queue, probe_dir, probe_dir / "worker.log", args.backend)
-        try:
-            celery_app.send_task("newsletter.tasks.digest_tick", queue=queue)
-            seconds = wait_for_settled(expected, args.timeout)
-        finally:
-            worker.terminate()
-            worker.wait(60)
-        probes = [json.loads(p.read_text()) for p in probe_dir.glob("*.json")]
+        seconds, peak_mb, probes, received = send_all(args, expected, Path(tmp))
     counts = dict(DigestDelivery.objects.values_list("status").annotate(n=django.db.models.Count("id")))
     done = sum(counts.values())
     queries = sum(p["queries"] for p in probes)
+    cpu = received["worker_cpu_seconds"]
     return {
         "subscribers": args.subscribers,
         "papers": Paper.objects.count(),
         "database": connection.vendor,
-        "broker": "redis" if settings.REDIS_URL else "filesystem",
+        "broker": settings.CELERY_BROKER_URL.split(":")[0],
         "worker_processes": args.concurrency,
-        "email_backend": BACKENDS[args.backend],
+        "email_backend": ESP_HTTP if args.esp == "http" else BACKENDS[args.backend],
+        "esp_latency_ms": args.esp_latency_ms,
+        "send_threads_per_process": args.threads,
+        "max_send_rate": args.max_send_rate,
         "setup_seconds": round(setup_seconds, 1),
         "job_seconds": round(seconds, 2),
         "deliveries": counts,
@@ -275,10 +352,17 @@ def run(args: argparse.Namespace) -> dict:
         "sql_queries": queries,
         "sql_queries_per_digest": round(queries / max(done, 1), 4),
         "peak_memory_mb_per_process": sorted(round(p["peak_rss_mb"], 1) for p in probes),
+        "peak_memory_mb_all_workers": round(peak_mb, 1),
+        "worker_cpu_seconds": round(cpu, 1),
+        "worker_cpu_ms_per_digest": round(1000 * cpu / max(counts.get("sent", 0), 1), 2),
+        "esp_answers": received.get("answers", {}),
+        "esp_accepted_per_second": received.get("accepted_per_second"),
+        "esp_messages_per_recipient": received.get("messages_per_recipient", {}),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--papers", type=int, default=500)
@@ -290,12 +374,26 @@ def main() -> None:
         default="api",
         help="what building a message means (see BACKENDS)",
     )
+    parser.add_argument("--esp", choices=["discard", "http"], default="discard")
+    parser.add_argument("--esp-latency-ms", type=float, default=0.0, help="each ESP call takes this long")
+    parser.add_argument("--esp-port", type=int, default=18310)
+    parser.add_argument("--rate-limited", type=float, default=0.0, help="share of 429 answers (--esp http)")
+    parser.add_argument("--unavailable", type=float, default=0.0, help="share of 503 answers (--esp http)")
+    parser.add_argument("--threads", type=int, default=16, help="DIGEST_SEND_THREADS")
+    parser.add_argument("--chunk-size", type=int, default=500, help="DIGEST_CHUNK_SIZE")
+    parser.add_argument("--max-send-rate", type=float, default=0.0, help="DIGEST_MAX_SEND_RATE")
+    parser.add_argument("--retry-base-seconds", type=float, default=60.0, help="DIGEST_RETRY_BASE_SECONDS")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args()
     if args.subscribers < 1 or args.papers < 1:
         parser.error("--subscribers and --papers must be positive")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

@@ -144,11 +144,20 @@ else:
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html (read with the CELERY_ prefix)
 CELERY_BROKER_DIR = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+# RabbitMQ (amqp://user:pass@host:5672/vhost), Celery's reference broker, hands a dead worker's
+# unacknowledged tasks to another worker at once; Redis only after its visibility timeout.
+# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/rabbitmq.html
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Unacknowledged messages come back after this long; it must exceed every countdown and
     # retry delay we use, or Redis would hand a waiting message to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_HOLD_SECONDS = 4 * 3600
+elif CELERY_BROKER_URL.startswith("amqp"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # RabbitMQ closes the channel of a consumer holding a task unacknowledged longer than its
+    # consumer_timeout (30 minutes by default): retry countdowns stay below half of it.
+    CELERY_BROKER_HOLD_SECONDS = env.int("RABBITMQ_CONSUMER_TIMEOUT", default=1800)
 else:
     # Development only: kombu's filesystem transport needs no server. Every process on this
     # machine that shares var/broker/ talks to the same queue.
@@ -161,6 +170,7 @@ else:
         # Broadcast (celery control) exchanges: kept beside the queue, not in the working directory.
         "control_folder": str(CELERY_BROKER_DIR / "control"),
     }
+    CELERY_BROKER_HOLD_SECONDS = 4 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
@@ -303,10 +313,21 @@ SIGNUP_MIN_SECONDS = env.float("SIGNUP_MIN_SECONDS", default=3.0)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Digests (newsletter/digests.py, newsletter/sending.py) ---------------------------------
-# Deliveries per Celery task; each task claims and records them DIGEST_CLAIM_BATCH at a time,
-# so a killed worker leaves at most that many rows whose fate is unknown.
+# Deliveries per Celery task; a task claims its chunk, then keeps DIGEST_SEND_THREADS messages
+# in flight (each thread with its own ESP connection). A killed worker leaves at most one message
+# per thread whose fate only the ESP knows ('unknown').
 DIGEST_CHUNK_SIZE = env.int("DIGEST_CHUNK_SIZE", default=500)
-DIGEST_CLAIM_BATCH = env.int("DIGEST_CLAIM_BATCH", default=100)
+DIGEST_SEND_THREADS = env.int("DIGEST_SEND_THREADS", default=16)
+# Messages per second for the whole site, shared by every worker through Redis (empty: no cap),
+# e.g. an Amazon SES account's sending quota.
+DIGEST_MAX_SEND_RATE = float(env("DIGEST_MAX_SEND_RATE", default="") or 0) or None
+# An ESP 429 pauses every sender this many seconds; the message is tried again, up to this
+# many calls in all, before it waits for a normal retry.
+DIGEST_RATE_LIMITED_PAUSE = env.float("DIGEST_RATE_LIMITED_PAUSE", default=1.0)
+DIGEST_RATE_LIMITED_TRIES = env.int("DIGEST_RATE_LIMITED_TRIES", default=5)
+# Rows claimed this long ago but never started lost their worker: the next tick queues them
+# again (nothing of them reached the ESP). A live worker that still holds one just skips it.
+DIGEST_CLAIM_TIMEOUT = env.int("DIGEST_CLAIM_TIMEOUT", default=300)
 # Transient ESP errors: attempts in all, and exponential backoff with jitter between them. The
 # longest delay stays below the broker's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS).
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=6)

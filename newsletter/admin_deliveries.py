@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from newsletter import sending
+from newsletter import planning
 from newsletter.models import DigestDelivery
 
 Status = DigestDelivery.Status
@@ -56,12 +56,12 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-queue failed deliveries (sent again once, through the usual claim)")
     def requeue_failed(self, request, queryset) -> None:
-        count = sending.requeue(list(queryset.values_list("id", flat=True)), [Status.FAILED])
+        count = planning.requeue(list(queryset.values_list("id", flat=True)), [Status.FAILED])
         messages.success(request, f"Re-queued {count} failed deliveries; other rows were left alone.")
 
     @admin.action(description="Resend 'unknown' deliveries (only after checking the ESP did not send them)")
     def resend_unknown(self, request, queryset) -> None:
-        count = sending.requeue(list(queryset.values_list("id", flat=True)), [Status.UNKNOWN])
+        count = planning.requeue(list(queryset.values_list("id", flat=True)), [Status.UNKNOWN])
         messages.warning(
             request, f"Re-queued {count} unknown deliveries: readers who did get them get a second copy."
         )

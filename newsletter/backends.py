@@ -1,6 +1,8 @@
 """Email backends for development and benchmarks. Production uses Anymail's ESP backends."""
 
 import json
+import os
+import time
 import uuid
 from pathlib import Path
 
@@ -24,6 +26,13 @@ class OutboxBackend(BaseEmailBackend):
         return len(email_messages)
 
 
+def wait_like_an_esp() -> None:
+    """Benchmarks: each call takes BENCH_ESP_LATENCY_MS, like a round trip to a real ESP."""
+    latency = float(os.environ.get("BENCH_ESP_LATENCY_MS") or 0)
+    if latency:
+        time.sleep(latency / 1000)
+
+
 class DiscardBackend(BaseEmailBackend):
     """Builds every message as complete MIME bytes, as SMTP or a raw-MIME ESP API would, then
     drops it (benchmarks)."""
@@ -31,6 +40,7 @@ class DiscardBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
         for message in email_messages:
             message.message().as_bytes()
+            wait_like_an_esp()
         return len(email_messages)
 
 
@@ -44,5 +54,6 @@ class ApiDiscardBackend(AnymailTestBackend):
 
     def post_to_esp(self, payload, message) -> dict:
         json.dumps(payload.get_params(), default=str)
+        wait_like_an_esp()
         status = AnymailRecipientStatus(message_id=uuid.uuid4().hex, status="sent")
         return {"recipient_status": {email: status for email in payload.recipient_emails}}

@@ -1,7 +1,8 @@
-"""Everything a digest needs from the database: planning, candidates, and contexts per chunk.
+"""Everything a digest needs from the database: candidates, and contexts per chunk.
 
-The only module that queries for a digest. Matching (newsletter.matching) and rendering
-(newsletter.emails) work on the plain data built here; sending.py claims, sends and records.
+The only module that queries for a digest. Planning (newsletter.planning) wrote the rows;
+matching (newsletter.matching) and rendering (newsletter.emails) work on the plain data built
+here; sending.py claims, sends and records.
 Reads are in bulk per chunk of deliveries, so the query count per digest stays near zero.
 """
 
@@ -9,18 +10,18 @@ import inspect
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 
 from newsletter import digest_signals, matching, sections
+from newsletter.delivery_states import MAY_HAVE_REACHED_READER
 from newsletter.emails import DigestRenderer
-from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash
+from newsletter.models import DigestDelivery, Subscriber, email_hash
+from newsletter.planning import local_date, suppressed_hashes
 from papers.models import Paper, PaperTopic, Topic
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,9 @@ log = logging.getLogger(__name__)
 WINDOW = timedelta(days=7)
 # A reader's first digest (sent at confirmation) holds the best of the last 3 days.
 FIRST_WINDOW = timedelta(days=3)
-PLAN_BATCH = 2000
 # The day's papers (index and rendered fragments) are rebuilt when they change, or after this.
 DAY_CACHE_SECONDS = 3600
 Status = DigestDelivery.Status
-ALREADY_SENT = [Status.SENDING, Status.SENT, Status.UNKNOWN]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,96 +56,7 @@ class Chunk:
     renderer: DigestRenderer | None = None
 
 
-# --- Planning ---------------------------------------------------------------------------------
-
-
-def local_slots(time_zones: Iterable[str], now: datetime) -> dict[tuple[date, int, int], list[str]]:
-    """Group time zones by their local (date, hour, weekday) at `now`: one query per group."""
-    slots: dict[tuple[date, int, int], list[str]] = defaultdict(list)
-    for name in time_zones:
-        try:
-            local = now.astimezone(ZoneInfo(name))
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("digest planning: unknown time zone %r skipped", name)
-            continue
-        slots[(local.date(), local.hour, local.weekday())].append(name)
-    return slots
-
-
-def local_date(time_zone: str, now: datetime) -> date:
-    try:
-        return now.astimezone(ZoneInfo(time_zone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.date()
-
-
-def due_readers(now: datetime) -> list[tuple[int, str, date]]:
-    """(subscriber id, email, local issue date) of active readers whose hour has come today
-    (at most DIGEST_CATCH_UP_HOURS ago) and who have no delivery for that date yet. Hours that DST
-    skips still come (2:00 -> 3:00 is past 2); an hour that happens twice finds the row made the
-    first time."""
-    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-    zones = active.order_by().values_list("time_zone", flat=True).distinct()
-    due = []
-    for (day, hour, weekday), names in local_slots(zones, now).items():
-        weekly_today = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=weekday)
-        readers = (
-            active.filter(time_zone__in=names, delivery_hour__lte=hour)
-            .filter(delivery_hour__gt=hour - settings.DIGEST_CATCH_UP_HOURS)
-            .filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly_today)
-            .exclude(deliveries__issue_date=day)
-            .order_by("id")
-            .values_list("id", "email")
-        )
-        due += [(pk, email, day) for pk, email in readers]
-    return due
-
-
-def suppressed_hashes(emails: Iterable[str]) -> set[str]:
-    hashes = list({email_hash(e) for e in emails})
-    found: set[str] = set()
-    for start in range(0, len(hashes), PLAN_BATCH):
-        batch = hashes[start : start + PLAN_BATCH]
-        found.update(Suppression.objects.filter(email_hash__in=batch).values_list("email_hash", flat=True))
-    return found
-
-
-@transaction.atomic
-def create_deliveries(readers: Sequence[tuple[int, str, date]], now: datetime) -> list[int]:
-    """One queued row per (reader, date), skipping suppressed addresses. The unique constraint
-    makes concurrent planners harmless: the loser's rows are ignored, not duplicated. Returns the
-    ids this call created (their planned_at is exactly `now`)."""
-    blocked = suppressed_hashes(email for _, email, _ in readers)
-    rows = [
-        DigestDelivery(subscriber_id=pk, issue_date=day, planned_at=now, updated_at=now)
-        for pk, email, day in readers
-        if email_hash(email) not in blocked
-    ]
-    DigestDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
-    days = {row.issue_date for row in rows}
-    mine = DigestDelivery.objects.filter(
-        issue_date__in=days, subscriber_id__in=[row.subscriber_id for row in rows], planned_at=now
-    )
-    return list(mine.filter(status=Status.QUEUED).order_by("id").values_list("id", flat=True))
-
-
-def plan_due(now: datetime) -> list[int]:
-    return create_deliveries(due_readers(now), now)
-
-
-def readers_for_date(issue_date: date, subscribers=None) -> list[tuple[int, str, date]]:
-    """Active readers (of a queryset, else all) due on this date whatever the hour, without a
-    delivery for it yet: the send_digests command's --date and --subscriber."""
-    weekly = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=issue_date.weekday())
-    readers = (
-        (Subscriber.objects.all() if subscribers is None else subscribers)
-        .filter(status=Subscriber.Status.ACTIVE)
-        .filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly)
-        .exclude(deliveries__issue_date=issue_date)
-        .order_by("id")
-        .values_list("id", "email")
-    )
-    return [(pk, email, issue_date) for pk, email in readers]
+# --- Dry runs (send_digests --dry-run) ------------------------------------------------------
 
 
 def dry_run(readers: Sequence[tuple[int, str, date]], now: datetime):
@@ -159,28 +69,6 @@ def dry_run(readers: Sequence[tuple[int, str, date]], now: datetime):
         picks, renderer = rank_readers(list(values), now, {pk: day for pk, _, day in batch})
         for pk, email, day in batch:
             yield pk, email, day, picks.get(pk, []), renderer.titles
-
-
-def stale_queued(now: datetime) -> list[int]:
-    """Queued rows untouched for longer than any retry delay: their task was lost (e.g. a purged
-    queue). Sending them again is safe, the claim decides."""
-    cutoff = now - timedelta(seconds=settings.DIGEST_RETRY_MAX_SECONDS + 1800)
-    old = DigestDelivery.objects.filter(status=Status.QUEUED, updated_at__lt=cutoff)
-    return list(old.order_by("id").values_list("id", flat=True))
-
-
-def mark_abandoned(now: datetime) -> int:
-    """Rows still 'sending' after the hard task time limit lost their worker mid-send: the ESP
-    may or may not have the message, so they become 'unknown' for an operator, never resent."""
-    cutoff = now - timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT)
-    count = DigestDelivery.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
-        status=Status.UNKNOWN,
-        error="The worker stopped while sending; the ESP may have accepted the message.",
-        updated_at=now,
-    )
-    if count:
-        log.warning("digest: %d deliveries were abandoned mid-send and are now 'unknown'", count)
-    return count
 
 
 # --- The day's papers (built once per worker process and reused for every chunk) --------------
@@ -196,16 +84,30 @@ def visible_papers(now: datetime):
 _day: dict = {}
 
 
-def day_papers(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
-    """The matching index and the rendered paper fragments for the current paper set. One cheap
-    aggregate per call tells whether the cached ones still describe the catalog."""
-    signature = visible_papers(now).aggregate(
-        n=Count("id"),
-        last=Max("id"),
-        votes=Sum("upvotes"),
-        picks=Count("id", filter=Q(featured=True)),
-        refreshed=Max("popularity_updated_at"),
+def day_signature(now: datetime) -> tuple:
+    """Everything the day's index and fragments are built from, cheaply: the visible papers'
+    ids, votes and picks, their topic links (a re-tag or an editor's change), the topics' phrases."""
+    papers = visible_papers(now)
+    return (
+        papers.aggregate(
+            n=Count("id"),
+            last=Max("id"),
+            votes=Sum("upvotes"),
+            picks=Count("id", filter=Q(featured=True)),
+            refreshed=Max("popularity_updated_at"),
+            imported=Max("last_imported_at"),
+        ),
+        PaperTopic.objects.applied()
+        .filter(paper__in=papers)
+        .aggregate(n=Count("id"), last=Max("id"), newest=Max("created_at")),
+        tuple(Topic.objects.filter(active=True).order_by("id").values_list("id", "keywords", "categories")),
     )
+
+
+def day_papers(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
+    """The matching index and the rendered paper fragments for the current paper set, rebuilt
+    when anything they depend on changes (or after DAY_CACHE_SECONDS, for edited paper texts)."""
+    signature = day_signature(now)
     if _day.get("signature") != signature or time.monotonic() - _day["built"] > DAY_CACHE_SECONDS:
         _day.update(signature=signature, built=time.monotonic(), value=build_day(now))
     return _day["value"]
@@ -254,7 +156,7 @@ def paper_doc(paper: Paper, topic_ids: frozenset[int]) -> matching.PaperDoc:
 def load_chunk(delivery_ids: Sequence[int], now: datetime) -> Chunk:
     """Everything needed to send these deliveries, in a fixed handful of queries."""
     rows = list(
-        DigestDelivery.objects.filter(id__in=delivery_ids, status=Status.QUEUED).values_list(
+        DigestDelivery.objects.filter(id__in=delivery_ids, status=Status.CLAIMED).values_list(
             "id", "subscriber_id", "issue_date"
         )
     )
@@ -375,7 +277,7 @@ def sent_papers(subscriber_ids: Sequence[int], now: datetime) -> dict[int, set[i
     recent = DigestDelivery.objects.filter(
         subscriber_id__in=subscriber_ids,
         issue_date__gte=(now - WINDOW - timedelta(days=2)).date(),
-        status__in=ALREADY_SENT,
+        status__in=MAY_HAVE_REACHED_READER,
     )
     for subscriber_id, paper_ids in recent.values_list("subscriber_id", "paper_ids"):
         sent[subscriber_id].update(paper_ids)

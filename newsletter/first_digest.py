@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from newsletter import digests, sending
+from newsletter import planning
 from newsletter.models import Subscriber
 
 
@@ -13,7 +13,7 @@ def plan_first_digest(subscriber: Subscriber, now: datetime | None = None) -> li
     """Plan today's (local) digest now and send it once the caller's transaction commits.
     Nothing is planned when the reader already has a digest for today."""
     now = now or timezone.now()
-    day = digests.local_date(subscriber.time_zone, now)
-    ids = digests.create_deliveries([(subscriber.pk, subscriber.email, day)], now)
-    sending.schedule(ids)
+    day = planning.local_date(subscriber.time_zone, now)
+    ids = planning.create_deliveries([(subscriber.pk, subscriber.email, day)], now)
+    planning.schedule(ids)
     return ids

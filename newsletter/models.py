@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from newsletter.addresses import normalize_email
+from newsletter.delivery_states import DeliveryQuerySet, DeliveryStatus
 
 
 def email_hash(email: str) -> str:
@@ -180,19 +181,15 @@ class Suppression(models.Model):
 class DigestDelivery(models.Model):
     """One planned digest for one reader and one issue date: the unit of exactly-once sending."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown (ESP may have accepted it)"
-        SKIPPED = "skipped", "Skipped (nothing matched)"
+    Status = DeliveryStatus
 
     subscriber = models.ForeignKey(
         Subscriber, null=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     issue_date = models.DateField(help_text="The reader's local date this digest is for.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # Which worker's claim holds the row: only that worker may start sending it.
+    lease = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     paper_ids = models.JSONField(default=list, blank=True)  # Paper primary keys, in email order
     # Why each paper was chosen, parallel to paper_ids, so "view in browser" shows the same email.
     reasons = models.JSONField(default=list, blank=True)
@@ -203,6 +200,8 @@ class DigestDelivery(models.Model):
     error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=200, blank=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issue_date", "-id"]

@@ -1,19 +1,24 @@
-"""Exactly-once sending of planned digests: claim rows atomically, send, classify, record.
+"""Exactly-once sending of planned digests: claim a chunk, send each message, record each outcome.
 
-A delivery moves queued -> sending -> sent | failed | unknown | skipped. Only a claimed row
-('sending', claimed by one UPDATE ... WHERE status = 'queued') is ever handed to the ESP, so a
-duplicated task, a second worker or a re-run finds nothing to do. Transient errors put the row
-back to 'queued' and schedule a retry; an error after which the ESP may hold the message makes
-it 'unknown' (an operator decides), never a blind resend.
+A task claims its rows with a lease (newsletter.delivery_states), then keeps up to
+DIGEST_SEND_THREADS messages in flight, each thread with its own ESP connection. Every message is
+marked 'sending' in a commit right before its ESP call, and its outcome is committed as soon as
+the ESP answers (together with the next messages' marks, in one transaction): a killed worker
+leaves at most one 'sending' row per thread, and its other rows provably never reached the ESP.
+Transient errors put the row back to 'queued' with a backoff; an ESP 429 slows the whole site
+down (newsletter.throttle) and the message is tried again; an error after which the ESP may hold
+the message makes it 'unknown' (an operator decides), never a blind resend.
 """
 
-import json
 import logging
 import random
 import smtplib
 import socket
-from collections import Counter
+import threading
+import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,16 +26,20 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from newsletter import digests, tracking
+from newsletter import digests, planning, throttle
+from newsletter.delivery_states import Outcome
 from newsletter.models import DigestDelivery, Subscriber
 
 log = logging.getLogger(__name__)
 Status = DigestDelivery.Status
 TRANSIENT = "transient"
+# After the first answer, wait this long for more before committing: one transaction records
+# several outcomes (the commit per answer cost a third of the rate at 1,000 messages/s).
+COLLECT_SECONDS = 0.02
 
 
 @dataclass(slots=True)
@@ -47,82 +56,186 @@ class Result:
 def send_chunk(delivery_ids: Sequence[int], now: datetime | None = None) -> Counter:
     """Send these deliveries (those still queued); returns how many ended in each state."""
     now = now or timezone.now()
-    chunk = digests.load_chunk(delivery_ids, now)
-    counts = settle_unsendable(chunk, now)
-    if not chunk.outgoing:
-        return counts
-    sent_to = []
-    with get_connection() as esp:
-        size = settings.DIGEST_CLAIM_BATCH
-        for start in range(0, len(chunk.outgoing), size):
-            batch = chunk.outgoing[start : start + size]
-            attempts = claim([out.delivery_id for out in batch], now)
-            results = [send_one(out, chunk.renderer, esp) for out in batch if out.delivery_id in attempts]
-            record(results, attempts, timezone.now())
-            counts.update(r.status for r in results)
-            sent_to += [r.subscriber_id for r in results if r.status in (Status.SENT, Status.UNKNOWN)]
-    Subscriber.objects.filter(id__in=sent_to).update(last_digest_at=now)
+    lease, attempts = DigestDelivery.objects.claim(delivery_ids, now)
+    if not attempts:
+        return Counter()
+    mine = DigestDelivery.objects.leased(lease)
+    try:
+        chunk = digests.load_chunk(list(attempts), now)
+        counts = settle_unsendable(chunk, mine, now)
+        if chunk.outgoing:
+            counts += Sender(lease, attempts, chunk.renderer, now).run(chunk.outgoing)
+    except BaseException:
+        # Whatever stopped us (a bug, the soft time limit), rows not started never reached the
+        # ESP: back to the queue at once rather than after the claim timeout.
+        with transaction.atomic():
+            planning.schedule(mine.release(timezone.now()))
+        raise
     return counts
 
 
-def settle_unsendable(chunk: digests.Chunk, now: datetime) -> Counter:
+def settle_unsendable(chunk: digests.Chunk, mine, now: datetime) -> Counter:
     """Nothing matched, or the reader may no longer be mailed: 'skipped', with the reason."""
     reasons = {**dict.fromkeys(chunk.empty, "Nothing new matched this reader."), **chunk.blocked}
-    rows = [
-        DigestDelivery(id=pk, status=Status.SKIPPED, error=why, updated_at=now) for pk, why in reasons.items()
-    ]
-    if rows:
-        # Only rows still queued: a concurrent worker may have claimed one meanwhile.
-        queued = set(
-            DigestDelivery.objects.filter(id__in=list(reasons), status=Status.QUEUED).values_list(
-                "id", flat=True
-            )
-        )
-        DigestDelivery.objects.bulk_update(
-            [r for r in rows if r.pk in queued], ["status", "error", "updated_at"]
-        )
-    return Counter({Status.SKIPPED: len(rows)} if rows else {})
+    skipped = mine.skip(reasons, now) if reasons else 0
+    return Counter({Status.SKIPPED: skipped} if skipped else {})
 
 
-def claim(delivery_ids: Sequence[int], now: datetime) -> dict[int, int]:
-    """Atomically move queued rows of still-active readers to 'sending'; returns the ones this
-    call won, with their attempt number. One statement: no two workers can win the same row."""
-    if not delivery_ids:
-        return {}
-    table, readers = DigestDelivery._meta.db_table, Subscriber._meta.db_table
-    marks = ", ".join(["%s"] * len(delivery_ids))
-    sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s, updated_at = %s, attempts = attempts + 1 "
-        f"WHERE id IN ({marks}) AND status = %s AND EXISTS "
-        f"(SELECT 1 FROM {readers} r WHERE r.id = subscriber_id AND r.status = %s) RETURNING id, attempts"
-    )
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    params = [Status.SENDING, stamp, stamp, *delivery_ids, Status.QUEUED, Subscriber.Status.ACTIVE]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+class InlineExecutor:
+    """One message at a time in the calling thread (DIGEST_SEND_THREADS = 1)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
 
 
-def send_one(out: digests.Outgoing, renderer, esp) -> Result:
-    result = Result(
+class Sender:
+    """Keeps up to DIGEST_SEND_THREADS sends in flight; all database writes stay in this thread."""
+
+    def __init__(self, lease: uuid.UUID, attempts: dict[int, int], renderer, now: datetime):
+        self.lease, self.attempts, self.renderer, self.now = lease, attempts, renderer, now
+        self.mine = DigestDelivery.objects.leased(lease)
+        self.threads = max(1, settings.DIGEST_SEND_THREADS)
+        self.local = threading.local()
+        self.connections: list = []
+        self.counts: Counter = Counter()
+        self.retry: list[int] = []
+
+    def run(self, outgoing: Sequence[digests.Outgoing]) -> Counter:
+        todo, inflight, finished = deque(outgoing), {}, []
+        pool = ThreadPoolExecutor(self.threads, "digest-esp") if self.threads > 1 else InlineExecutor()
+        try:
+            while todo or inflight or finished:
+                ready, failed = self.build(todo, self.threads - len(inflight))
+                started = self.step(finished + failed, ready)
+                for (out, message), moment in zip(started, throttle.slots(len(started)), strict=True):
+                    inflight[pool.submit(self.send, out, message, moment)] = out
+                finished = self.collect(inflight) if inflight else []
+        finally:
+            pool.shutdown(wait=True)
+            for esp in self.connections:
+                esp.close()
+        if self.retry:
+            self.schedule_retries()
+        return self.counts
+
+    def collect(self, inflight: dict) -> list[Result]:
+        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        if len(done) < len(inflight):
+            done, _ = wait(inflight, timeout=COLLECT_SECONDS, return_when=ALL_COMPLETED)
+        for future in done:
+            del inflight[future]
+        return [future.result() for future in done]
+
+    def build(self, todo: deque, room: int) -> tuple[list, list[Result]]:
+        """The next messages to start, built here (CPU work, no gain from threads); those that
+        cannot be built fail at once."""
+        ready, failed = [], []
+        while todo and len(ready) < room:
+            out = todo.popleft()
+            try:
+                message = self.renderer.message(out, delivery_id=out.delivery_id)
+            # A digest that cannot be built was surely not sent: 'failed', with the reason.
+            except Exception as exc:  # noqa: BLE001
+                log.exception("digest %s: could not build the email", out.delivery_id)
+                failed.append(result_for(out, Status.FAILED, f"Could not build the email: {exc}"[:1000]))
+                continue
+            ready.append((out, message))
+        return ready, failed
+
+    def step(self, finished: list[Result], ready: list) -> list:
+        """One commit: the outcomes the ESP just gave, and the write-ahead marks of the next
+        messages. Returns the (outgoing, message) pairs that may now be sent."""
+        with transaction.atomic():
+            self.record(finished)
+            ids = [out.delivery_id for out, _ in ready]
+            started = self.mine.start(ids, Subscriber.Status.ACTIVE, self.now)
+            gone = set(ids) - started
+            if gone:
+                # Still claimed by us but the reader left meanwhile; rows we lost stay as they are.
+                self.mine.skip(dict.fromkeys(gone, "Not sent: the reader is no longer active."), self.now)
+        return [(out, message) for out, message in ready if out.delivery_id in started]
+
+    def record(self, results: Sequence[Result]) -> None:
+        if not results:
+            return
+        now = timezone.now()
+        outcomes = [self.outcome(r, now) for r in results]
+        DigestDelivery.objects.record(self.lease, outcomes, now)
+        reached = [r.subscriber_id for r, o in zip(results, outcomes, strict=True) if o.sent_at]
+        if reached:
+            Subscriber.objects.filter(id__in=reached).update(last_digest_at=self.now)
+        unknown = [o.id for o in outcomes if o.status == Status.UNKNOWN]
+        if unknown:
+            DigestDelivery.objects.filter(pk__in=unknown).confirm_reported()
+        self.counts.update(o.status for o in outcomes)
+
+    def outcome(self, r: Result, now: datetime) -> Outcome:
+        status, error = r.status, r.error
+        if status == TRANSIENT:
+            tries = self.attempts[r.delivery_id]
+            if tries < settings.DIGEST_MAX_ATTEMPTS:
+                status, error = Status.QUEUED, f"Attempt {tries} failed, will retry: {error}"
+                self.retry.append(r.delivery_id)
+            else:
+                status, error = Status.FAILED, f"Gave up after {tries} attempts: {error}"
+        sent_at = now if status in (Status.SENT, Status.UNKNOWN) else None
+        return Outcome(r.delivery_id, status, error, r.message_id, sent_at, r.paper_ids, r.reasons)
+
+    def schedule_retries(self) -> None:
+        delay = retry_delay(max(self.attempts[pk] for pk in self.retry))
+        log.info("digest: %d deliveries will be retried in %.0fs", len(self.retry), delay)
+        with transaction.atomic():
+            planning.schedule(self.retry, countdown=delay)
+
+    def connection(self):
+        """This thread's own ESP connection (an HTTP session, an SMTP connection)."""
+        esp = getattr(self.local, "esp", None)
+        if esp is None:
+            esp = self.local.esp = get_connection()
+            esp.open()
+            self.connections.append(esp)
+        return esp
+
+    def send(self, out: digests.Outgoing, message, moment: float) -> Result:
+        """In a pool thread: the ESP call at its slot, retried here while the ESP says 429."""
+        for tries in range(settings.DIGEST_RATE_LIMITED_TRIES):
+            throttle.wait_until(moment if not tries else throttle.slots(1)[0])
+            result = send_one(out, message, self.connection())
+            if result.status != TRANSIENT or not result.error.startswith(RATE_LIMITED):
+                return result
+            throttle.slow_down(settings.DIGEST_RATE_LIMITED_PAUSE)
+            log.info("digest %s: the ESP asked us to slow down", out.delivery_id)
+        return result
+
+
+RATE_LIMITED = "Rate limited: "
+
+
+def result_for(out: digests.Outgoing, status: str, error: str = "") -> Result:
+    return Result(
         out.delivery_id,
         out.subscriber_id,
-        Status.SENT,
+        status,
+        error,
         paper_ids=[p.paper_id for p in out.picks],
         reasons=[p.reasons[0] if p.reasons else "" for p in out.picks],
     )
-    try:
-        message = renderer.message(out, delivery_id=out.delivery_id)
-    # A digest that cannot be built was surely not sent: 'failed', with the reason, not 'unknown'.
-    except Exception as exc:  # noqa: BLE001
-        log.exception("digest %s: could not build the email", out.delivery_id)
-        result.status, result.error = Status.FAILED, f"Could not build the email: {exc}"[:1000]
-        return result
+
+
+def send_one(out: digests.Outgoing, message, esp) -> Result:
+    result = result_for(out, Status.SENT)
     try:
         accepted = esp.send_messages([message])
     # Every failure must land in a state: anything we cannot place is 'unknown', not lost.
     except Exception as exc:  # noqa: BLE001
         result.status, result.error = classify(exc), f"{type(exc).__name__}: {exc}"[:1000]
+        if getattr(exc, "status_code", None) == 429:
+            result.error = RATE_LIMITED + result.error
         if result.status == Status.UNKNOWN:
             log.exception("digest %s: send ended in an unknown state", out.delivery_id)
         return result
@@ -164,114 +277,9 @@ def never_reached_esp(exc: requests.RequestException) -> bool:
 
 
 def retry_delay(attempt: int, rand: float | None = None) -> float:
-    """Exponential backoff with jitter, capped well below the broker's visibility timeout (a
-    countdown longer than that would let Redis hand the waiting task to a second worker)."""
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    cap = min(settings.DIGEST_RETRY_MAX_SECONDS, visibility / 2)
+    """Exponential backoff with jitter, capped well below how long the broker lets a worker hold
+    a waiting task (Redis's visibility timeout would hand it to a second worker; RabbitMQ closes
+    the channel of a consumer that holds one past its consumer timeout)."""
+    cap = min(settings.DIGEST_RETRY_MAX_SECONDS, settings.CELERY_BROKER_HOLD_SECONDS / 2)
     delay = min(cap, settings.DIGEST_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
     return delay * (0.5 + 0.5 * (random.random() if rand is None else rand))  # noqa: S311
-
-
-def record(results: Sequence[Result], attempts: dict[int, int], now: datetime) -> None:
-    """Write the outcome of one claimed batch in one statement; schedule retries after commit."""
-    retry, rows = [], []
-    for r in results:
-        status, error = r.status, r.error
-        if status == TRANSIENT:
-            tries = attempts[r.delivery_id]
-            if tries < settings.DIGEST_MAX_ATTEMPTS:
-                status, error = Status.QUEUED, f"Attempt {tries} failed, will retry: {error}"
-                retry.append(r.delivery_id)
-            else:
-                status, error = Status.FAILED, f"Gave up after {tries} attempts: {error}"
-        sent_at = now if status in (Status.SENT, Status.UNKNOWN) else None
-        rows.append((r.delivery_id, status, error, r.message_id, sent_at, r.paper_ids, r.reasons))
-    write_outcomes(rows, now)
-    unknown = [r.delivery_id for r in results if r.status == Status.UNKNOWN]
-    if unknown:
-        tracking.confirm_unknown(unknown)
-    if retry:
-        delay = retry_delay(max(attempts[pk] for pk in retry))
-        log.info("digest: %d deliveries will be retried in %.0fs", len(retry), delay)
-        schedule(retry, countdown=delay)
-
-
-def write_outcomes(rows: Sequence[tuple], now: datetime) -> None:
-    """UPDATE ... FROM (VALUES ...): one statement for a batch of differing rows. The ORM's
-    bulk_update builds a CASE per field and row, which costs more than sending the emails."""
-    if not rows:
-        return
-    pg = connection.vendor == "postgresql"
-    cast = {"int": "::bigint", "time": "::timestamptz", "json": "::jsonb"} if pg else {}
-    one = "({})".format(
-        ", ".join(f"%s{cast.get(t, '')}" for t in ("int", "", "", "", "time", "json", "json"))
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    params = []
-    for pk, status, error, message_id, sent_at, paper_ids, reasons in rows:
-        params += [
-            pk,
-            status,
-            error,
-            message_id,
-            adapt(sent_at),
-            json.dumps(list(paper_ids)),
-            json.dumps(list(reasons)),
-        ]
-    table = DigestDelivery._meta.db_table
-    values = ", ".join([one] * len(rows))
-    sql = (
-        f"WITH v(id, status, error, message_id, sent_at, paper_ids, reasons) AS (VALUES {values}) "
-        f"UPDATE {table} SET status = v.status, error = v.error, esp_message_id = v.message_id, "
-        f"sent_at = v.sent_at, paper_ids = v.paper_ids, reasons = v.reasons, updated_at = %s "
-        f"FROM v WHERE {table}.id = v.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, adapt(now)])
-
-
-def schedule(delivery_ids: Sequence[int], countdown: float = 0) -> None:
-    """Enqueue send tasks in chunks once the rows they name are committed."""
-    from newsletter.tasks import send_digest_chunk
-
-    size = settings.DIGEST_CHUNK_SIZE
-    chunks = [list(delivery_ids[i : i + size]) for i in range(0, len(delivery_ids), size)]
-
-    def enqueue():
-        for ids in chunks:
-            send_digest_chunk.apply_async(args=[ids], countdown=countdown or None)
-
-    transaction.on_commit(enqueue)
-
-
-def requeue(delivery_ids: Sequence[int], statuses: Sequence[str] = (Status.FAILED,)) -> int:
-    """Put failed (or, after an operator checked the ESP, unknown) rows back through the same
-    claim-and-send path. Other rows are left alone, so a double click changes nothing."""
-    with transaction.atomic():
-        rows = DigestDelivery.objects.filter(id__in=delivery_ids, status__in=statuses)
-        ids = list(rows.values_list("id", flat=True))
-        DigestDelivery.objects.filter(id__in=ids).update(
-            status=Status.QUEUED, attempts=0, error="", updated_at=timezone.now()
-        )
-        schedule(ids)
-    return len(ids)
-
-
-def tick(now: datetime | None = None) -> list[int]:
-    """The scheduled entry point: plan due readers, fan out, and look after stuck rows."""
-    now = now or timezone.now()
-    if digests.mark_abandoned(now):
-        tracking.confirm_unknown()
-    due, planned = digests.due_readers(now), []
-    # Committed and enqueued slice by slice, so workers send while planning goes on.
-    size = settings.DIGEST_CHUNK_SIZE * 10
-    for start in range(0, len(due), size):
-        with transaction.atomic():
-            ids = digests.create_deliveries(due[start : start + size], now)
-            schedule(ids)
-        planned += ids
-    with transaction.atomic():
-        schedule(digests.stale_queued(now))
-    if planned:
-        log.info("digest tick: planned %d deliveries", len(planned))
-    return planned

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter import semantic, sending, subscription_mail, subscriptions, tracking
+from newsletter import planning, semantic, sending, subscription_mail, subscriptions, tracking
 from newsletter.models import Heartbeat
 
 
@@ -44,8 +44,9 @@ def send_subscription_email(subscriber_id: int, kind: str) -> None:
 
 @shared_task
 def digest_tick() -> None:
-    """Every few minutes: plan the readers whose local delivery hour has come, fan out."""
-    sending.tick()
+    """Every few minutes: recover rows of lost workers, plan the readers whose local delivery
+    hour has come, fan out."""
+    planning.tick()
 
 
 @shared_task

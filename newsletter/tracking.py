@@ -20,8 +20,7 @@ from datetime import datetime, timedelta
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -251,31 +250,15 @@ def esp_consent(event: DeliveryEvent) -> dict:
 
 def mark_delivered(delivery: DigestDelivery, message_id: str, when: datetime) -> bool:
     """The ESP delivered a digest whose send result we never learnt: it was sent after all."""
-    return (
-        DigestDelivery.objects.filter(pk=delivery.pk, status=DigestDelivery.Status.UNKNOWN).update(
-            status=DigestDelivery.Status.SENT,
-            sent_at=Coalesce(F("sent_at"), Value(when)),
-            # Lets later events (and staff) find the digest by the ESP's id too.
-            esp_message_id=Case(When(esp_message_id="", then=Value(message_id)), default=F("esp_message_id")),
-        )
-        == 1
-    )
+    return DigestDelivery.objects.filter(pk=delivery.pk).confirm_delivered(message_id, when) == 1
 
 
 def confirm_unknown(delivery_ids: Sequence[int] | None = None) -> int:
-    """Move 'unknown' digests the ESP has reported delivered to 'sent'. The report can come while
-    the row is still 'sending' (linked, nothing to confirm yet) and the send only then time out or
-    lose its worker; the sender and the sweeps call this whenever rows become 'unknown'."""
-    first = DeliveryEvent.objects.filter(delivery=OuterRef("pk"), kind=Kind.DELIVERED).order_by("occurred_at")
-    rows = DigestDelivery.objects.filter(status=DigestDelivery.Status.UNKNOWN).annotate(
-        delivered_at=Subquery(first.values("occurred_at")[:1]),
-        delivered_message_id=Subquery(first.values("message_id")[:1]),
-    )
+    """Move 'unknown' digests the ESP has reported delivered to 'sent'."""
+    rows = DigestDelivery.objects.all()
     if delivery_ids is not None:
         rows = rows.filter(pk__in=delivery_ids)
-    confirmed = 0
-    for delivery in rows.filter(delivered_at__isnull=False):
-        confirmed += mark_delivered(delivery, delivery.delivered_message_id, delivery.delivered_at)
+    confirmed = rows.confirm_reported()
     if confirmed:
         log.info("%d 'unknown' digests were confirmed delivered by the ESP", confirmed)
     return confirmed

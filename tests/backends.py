@@ -10,6 +10,7 @@ OUTBOX_DIR, like the development outbox):
 
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -116,3 +117,33 @@ class PostmarkPayloadBackend(PostmarkBackend):
             {"To": body["To"], "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"}
         ).encode()
         return response
+
+
+class RateLimitedBackend(SlowOutboxBackend):
+    """The ESP answers 429 Too Many Requests for the chosen recipients, FLAKY_FAILURES times each."""
+
+    def misbehave(self, message, recipient: str) -> None:
+        if len(attempts(recipient)) <= int(os.environ.get("FLAKY_FAILURES", "1")):
+            response = requests.Response()
+            response.status_code, response.reason = 429, "Too Many Requests"
+            response._content = b'{"ErrorCode": 429, "Message": "Rate limit exceeded."}'
+            raise AnymailAPIError("Rate limit exceeded", status_code=429, response=response)
+
+
+class ConcurrencyProbeBackend(SlowOutboxBackend):
+    """Records the most sends ever in flight at once in $FLAKY_STATE_DIR/peak (FLAKY_DELAY each)."""
+
+    lock = threading.Lock()
+    in_flight = peak = 0
+
+    def send_messages(self, email_messages) -> int:
+        cls = ConcurrencyProbeBackend
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+            (state_dir() / "peak").write_text(str(cls.peak))
+        try:
+            return super().send_messages(email_messages)
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1

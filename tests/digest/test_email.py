@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from newsletter import digests, sending, subscriptions
+from newsletter import planning, sending, subscriptions
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import read_reader_token
 from tests.backends import PostmarkPayloadBackend
@@ -27,12 +27,11 @@ def _site(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     settings.SITE_URL = "https://papers.example.org"
     settings.NEWSLETTER_POSTAL_ADDRESS = POSTAL
-    digests._day.clear()
 
 
 def send_to(*readers) -> list[int]:
     now = timezone.now()
-    ids = digests.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
+    ids = planning.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
     sending.send_chunk(ids)
     return ids
 

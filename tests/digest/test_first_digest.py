@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from newsletter import digests, sending
+from newsletter import digests, planning, sending
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import make_token
 from tests.digest.builders import make_paper, make_reader, make_topic
@@ -65,7 +65,7 @@ def test_the_first_digest_is_that_days_only_digest(client, pending, django_captu
     confirm(client, pending, django_capture_on_commit_callbacks)
     sending.send_chunk(list(DigestDelivery.objects.values_list("pk", flat=True)))
     with time_machine.travel(datetime(2026, 11, 24, 23, 30, tzinfo=UTC), tick=False):  # 08:30 in Tokyo
-        assert sending.tick() == []
+        assert planning.tick() == []
     client.post(f"/confirm/{make_token(pending.key, 'confirm')}/")  # confirming twice
     assert DigestDelivery.objects.filter(issue_date=TOKYO_DAY).count() == 1
     assert len(mail.outbox) == 1

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from newsletter import digests, sending
+from newsletter import planning
 from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash
 from tests.digest.builders import make_reader
 
@@ -19,7 +19,7 @@ def planned_dates(reader) -> list:
 
 def test_local_slots_group_zones_by_local_date_and_hour():
     now = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
-    slots = digests.local_slots(["UTC", "Europe/Paris", "Europe/Berlin", "Not/AZone"], now)
+    slots = planning.local_slots(["UTC", "Europe/Paris", "Europe/Berlin", "Not/AZone"], now)
     assert slots == {
         (now.date(), 23, 2): ["UTC"],
         (now.date() + timedelta(days=1), 0, 3): ["Europe/Paris", "Europe/Berlin"],
@@ -29,9 +29,9 @@ def test_local_slots_group_zones_by_local_date_and_hour():
 def test_a_reader_is_planned_once_their_local_hour_has_come():
     reader = make_reader(delivery_hour=8, time_zone="Asia/Tokyo")  # UTC+9
     with time_machine.travel(datetime(2026, 11, 24, 22, 50, tzinfo=UTC)):  # 07:50 in Tokyo
-        assert sending.tick() == []
+        assert planning.tick() == []
     with time_machine.travel(datetime(2026, 11, 24, 23, 0, tzinfo=UTC)):  # 08:00 on the 25th
-        assert len(sending.tick()) == 1
+        assert len(planning.tick()) == 1
     assert planned_dates(reader) == [date(2026, 11, 25)]
 
 
@@ -39,7 +39,7 @@ def test_a_missed_hour_is_caught_up_later_the_same_local_day(settings):
     settings.DIGEST_CATCH_UP_HOURS = 6
     reader = make_reader(delivery_hour=8, time_zone="UTC")
     with time_machine.travel(datetime(2026, 11, 25, 13, 50, tzinfo=UTC)):
-        sending.tick()
+        planning.tick()
     assert planned_dates(reader) == [date(2026, 11, 25)]
 
 
@@ -47,16 +47,16 @@ def test_a_reader_past_the_catch_up_window_waits_for_their_hour_tomorrow(setting
     settings.DIGEST_CATCH_UP_HOURS = 6
     reader = make_reader(delivery_hour=8, time_zone="UTC")
     with time_machine.travel(datetime(2026, 11, 25, 20, 0, tzinfo=UTC)):  # confirmed this evening
-        assert sending.tick() == []
+        assert planning.tick() == []
     with time_machine.travel(datetime(2026, 11, 26, 8, 0, tzinfo=UTC)):
-        sending.tick()
+        planning.tick()
     assert planned_dates(reader) == [date(2026, 11, 26)]
 
 
 def test_planning_again_the_same_day_creates_nothing(django_capture_on_commit_callbacks):
     make_reader()
     with django_capture_on_commit_callbacks(execute=False):
-        first, second = sending.tick(), sending.tick()
+        first, second = planning.tick(), planning.tick()
     assert len(first) == 1
     assert second == []
     assert DigestDelivery.objects.count() == 1
@@ -69,9 +69,9 @@ def test_weekly_readers_are_planned_on_their_weekday_only():
         delivery_hour=12,  # Wednesday noon
     )
     with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)):  # Tuesday
-        sending.tick()
+        planning.tick()
     with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)):  # Wednesday
-        sending.tick()
+        planning.tick()
     assert planned_dates(reader) == [date(2026, 11, 25)]
 
 
@@ -87,7 +87,7 @@ def test_weekly_readers_are_planned_on_their_weekday_only():
 def test_readers_who_are_not_active_are_never_planned(status):
     make_reader(status=status)
     active = make_reader()  # due at the same tick: the tick does plan
-    assert planned_readers(sending.tick()) == [active.pk]
+    assert planned_readers(planning.tick()) == [active.pk]
 
 
 def test_suppressed_addresses_are_never_planned():
@@ -96,7 +96,7 @@ def test_suppressed_addresses_are_never_planned():
         email_hash=email_hash(reader.email.upper()), reason=Suppression.Reason.COMPLAINT
     )
     active = make_reader()
-    assert planned_readers(sending.tick()) == [active.pk]
+    assert planned_readers(planning.tick()) == [active.pk]
 
 
 def planned_readers(delivery_ids) -> list[int]:
@@ -116,7 +116,7 @@ def test_dst_days_give_exactly_one_digest_with_ticks_every_ten_minutes(day, hour
     readers = [make_reader(delivery_hour=h, time_zone="America/New_York") for h in (1, 2, 3)]
     for minutes in range(0, 36 * 60, 10):
         with time_machine.travel(day + timedelta(minutes=minutes), tick=False):
-            digests.plan_due(timezone.now())
+            planning.plan_due(timezone.now())
     for reader in readers:
         local_day = day.date()
         assert planned_dates(reader).count(local_day) == 1
@@ -130,17 +130,17 @@ def test_planning_uses_a_fixed_number_of_queries_however_many_readers(django_ass
     # zones, one query per local slot (2), suppressions, insert, the new ids
     # (plus the savepoint pair of the planning transaction)
     with django_assert_num_queries(8):
-        planned = digests.plan_due(timezone.now())
+        planned = planning.plan_due(timezone.now())
     assert len(planned) == 31
 
 
 def test_two_planners_racing_for_the_same_readers_create_one_row_each():
     readers = [make_reader() for _ in range(5)]
     now = timezone.now()
-    due = digests.due_readers(now)
+    due = planning.due_readers(now)
     # Both planners saw the same due readers; the second insert loses every conflict.
-    first = digests.create_deliveries(due, now)
-    second = digests.create_deliveries(due, now + timedelta(microseconds=1))
+    first = planning.create_deliveries(due, now)
+    second = planning.create_deliveries(due, now + timedelta(microseconds=1))
     assert len(first) == 5
     assert second == []
     assert DigestDelivery.objects.filter(subscriber__in=readers).count() == 5
@@ -155,7 +155,7 @@ def test_rows_abandoned_mid_send_become_unknown_after_the_task_time_limit(settin
     fresh = DigestDelivery.objects.create(
         subscriber=make_reader(), issue_date=claimed.date(), status="sending", claimed_at=timezone.now()
     )
-    assert digests.mark_abandoned(timezone.now()) == 1
+    assert planning.recover(timezone.now()) == (0, 1)
     row.refresh_from_db()
     fresh.refresh_from_db()
     assert row.status == "unknown"

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from newsletter import digests, sending, subscriptions
+from newsletter import digests, planning, sending, subscriptions
 from newsletter.models import DigestDelivery, Follow, Rating, SeedPaper, Subscriber
 from tests.digest.builders import make_paper, make_reader, make_robot_paper, make_topic
 
@@ -26,7 +26,7 @@ def _frozen(settings):
 
 
 def send(*readers) -> list[int]:
-    ids = digests.create_deliveries([(r.pk, r.email, NOW.date()) for r in readers], NOW)
+    ids = planning.create_deliveries([(r.pk, r.email, NOW.date()) for r in readers], NOW)
     sending.send_chunk(ids)
     return ids
 

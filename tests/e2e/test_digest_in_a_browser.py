@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import digests, sending
+from newsletter import planning, sending
 from tests.digest.builders import make_paper, make_reader, make_topic
 from tests.e2e.conftest import ARTIFACTS
 
@@ -17,7 +17,6 @@ def digest_html(settings) -> str:
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     settings.SITE_URL = "https://papers.example.org"
     settings.NEWSLETTER_POSTAL_ADDRESS = "Paperboy Ltd, 12 Quire Lane, Bookham"
-    digests._day.clear()
     topic = make_topic()
     make_paper(
         topic,
@@ -30,7 +29,7 @@ def digest_html(settings) -> str:
         make_paper(topic, title=f"Unlearning study {n} with a long-winded title about what models forget")
     reader = make_reader(topic)
     now = timezone.now()
-    sending.send_chunk(digests.create_deliveries([(reader.pk, reader.email, now.date())], now))
+    sending.send_chunk(planning.create_deliveries([(reader.pk, reader.email, now.date())], now))
     [message] = mail.outbox
     return message.alternatives[0][0]
 

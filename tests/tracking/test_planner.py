@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from newsletter import digests
+from newsletter import planning
 from newsletter.models import DigestDelivery, Subscriber
 from tests.tracking.builders import make_delivery, make_reader
 from tests.tracking.webhooks import payload, post_mailgun, post_postmark, post_sendgrid, post_ses
@@ -32,7 +32,7 @@ def test_a_reader_suppressed_by_a_webhook_is_skipped_by_the_next_planning_run(po
     yesterday = make_delivery(complainer, esp_message_id="esp-1", issue_date=dt.date(2026, 11, 24))
     assert poster(Client(), payload(fixture, complainer.email, "esp-1", yesterday.pk)).status_code == 200
 
-    planned = digests.plan_due(TOMORROW_9AM)
+    planned = planning.plan_due(TOMORROW_9AM)
 
     today = DigestDelivery.objects.filter(pk__in=planned)
     assert list(today.values_list("subscriber_id", flat=True)) == [other.pk]
@@ -45,4 +45,4 @@ def test_a_suppressed_address_is_skipped_even_if_staff_set_the_reader_active_aga
     post_postmark(Client(), payload("postmark_hard_bounce", reader.email, "confirm-1"))
     Subscriber.objects.filter(pk=reader.pk).update(status=Subscriber.Status.ACTIVE)
 
-    assert digests.plan_due(TOMORROW_9AM) == []
+    assert planning.plan_due(TOMORROW_9AM) == []

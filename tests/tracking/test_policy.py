@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from newsletter import sending, tasks, tracking
+from newsletter import planning, tasks, tracking
 from newsletter.models import (
     ConsentRecord,
     DeliveryEvent,
@@ -293,7 +293,7 @@ def test_a_delivered_report_that_came_during_the_send_confirms_the_digest_once_i
     fire("delivered", reader.email, message_id="esp-9", metadata={"delivery_id": str(delivery.pk)})
     delivery.refresh_from_db()
     assert delivery.status == DigestDelivery.Status.SENDING  # the worker may still be on it
-    sending.tick()  # the sweep: the worker is gone, so the row would become 'unknown'
+    planning.tick()  # the sweep: the worker is gone, so the row would become 'unknown'
     delivery.refresh_from_db()
     assert delivery.status == DigestDelivery.Status.SENT
     assert delivery.esp_message_id == "esp-9"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from newsletter import digests, sending
+from newsletter import digests, planning, sending
 from newsletter.models import Subscriber, normalize_email
 
 
@@ -29,7 +29,12 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.print_plan(readers, now)
             return
-        ids = digests.create_deliveries(readers, now)
+        ids = planning.create_deliveries(readers, now)
+        if options["date"]:
+            # A run that was killed left rows for this date: send those that never went out.
+            subscriber_ids = [pk for pk, _, _ in readers] if options["subscriber"] else None
+            resumed = planning.unsent_for_date(self.parse_date(options["date"]), subscriber_ids)
+            ids = sorted(set(ids) | set(resumed))
         counts = Counter()
         for start in range(0, len(ids), settings.DIGEST_CHUNK_SIZE):
             counts += sending.send_chunk(ids[start : start + settings.DIGEST_CHUNK_SIZE], now)
@@ -39,7 +44,7 @@ class Command(BaseCommand):
     def readers(self, options, now) -> list:
         issue_date = self.parse_date(options["date"])
         if not options["subscriber"]:
-            return digests.readers_for_date(issue_date) if issue_date else digests.due_readers(now)
+            return planning.readers_for_date(issue_date) if issue_date else planning.due_readers(now)
         subscriber = Subscriber.objects.filter(email=normalize_email(options["subscriber"])).first()
         if subscriber is None:
             raise CommandError("send_digests: no subscriber with that email address.")
@@ -48,8 +53,8 @@ class Command(BaseCommand):
                 f"send_digests: subscriber {subscriber.pk} is {subscriber.status}; nothing sent."
             )
         if issue_date is None:
-            issue_date = digests.local_date(subscriber.time_zone, now)
-        readers = digests.readers_for_date(issue_date, Subscriber.objects.filter(pk=subscriber.pk))
+            issue_date = planning.local_date(subscriber.time_zone, now)
+        readers = planning.readers_for_date(issue_date, Subscriber.objects.filter(pk=subscriber.pk))
         if not readers:
             raise CommandError(
                 f"send_digests: subscriber {subscriber.pk} already has a digest for {issue_date} "

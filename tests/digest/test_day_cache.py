@@ -1,0 +1,42 @@
+"""The day's paper index is reused between chunks, and rebuilt as soon as anything it is built
+from changes: papers, their topic links, the topics' phrases."""
+
+import pytest
+from django.utils import timezone
+
+from newsletter import digests
+from papers.models import PaperTopic, Topic
+from tests.digest.builders import make_paper, make_topic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def day():
+    topic = make_topic()
+    paper = make_paper(topic)
+    now = timezone.now()
+    return topic, paper, now, digests.day_papers(now)
+
+
+def test_the_index_is_reused_while_nothing_changes(day):
+    _, _, now, built = day
+    assert digests.day_papers(now) is built
+
+
+def test_an_edited_topic_reaches_the_next_chunk_at_once(day):
+    topic, _, now, built = day
+    Topic.objects.filter(pk=topic.pk).update(keywords=["forgetting"])
+    assert digests.day_papers(now) is not built
+
+
+def test_a_topic_an_editor_removes_from_a_paper_reaches_the_next_chunk_at_once(day):
+    _, paper, now, built = day
+    PaperTopic.objects.filter(paper=paper).update(origin=PaperTopic.Origin.EDITOR_REMOVED)
+    assert digests.day_papers(now) is not built
+
+
+def test_a_new_tag_reaches_the_next_chunk_at_once(day):
+    _, paper, now, built = day
+    PaperTopic.objects.create(paper=paper, topic=make_topic("Robotics", ("robot",)))
+    assert digests.day_papers(now) is not built
