@@ -13,12 +13,31 @@ from django.template.response import TemplateResponse
 from papers import tasks
 from papers.ingestion.upsert import sync_auto_topics
 from papers.models import Organization, Paper, PaperTopic, Topic
+from papers.pagecache import bump_on_commit
 
 APPLIED = ~Q(origin=PaperTopic.Origin.EDITOR_REMOVED)
 # Links typed without a scheme are https (Django 6 default; silences its deprecation warning).
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 # A changed topic definition is applied to the papers first seen this many days back.
 RETAG_DAYS = 30
+
+
+class ChangesPublicPages:
+    """Any editor POST here (a save, a delete, an action) may change what the public pages show."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().changeform_view(request, *args, **kwargs))
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().changelist_view(request, *args, **kwargs))
+
+    def delete_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().delete_view(request, *args, **kwargs))
+
+    def bumped(self, request, response):
+        if request.method == "POST":
+            bump_on_commit()
+        return response
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -50,7 +69,7 @@ class TopicChoiceForm(forms.Form):
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(ChangesPublicPages, admin.ModelAdmin):
     list_display = ["title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden"]
     list_display_links = ["title"]
     list_filter = [
@@ -200,7 +219,7 @@ def set_origin(paper_pks: list[int], topic: Topic, origin: str, score: float) ->
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ChangesPublicPages, admin.ModelAdmin):
     list_display = ["name", "slug", "paper_count", "active", "position"]
     list_editable = ["active", "position"]
     list_filter = ["active"]
@@ -232,7 +251,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ChangesPublicPages, admin.ModelAdmin):
     list_display = ["name", "display_name", "paper_count"]
     formfield_overrides = HTTPS_URLS
     search_fields = ["name", "display_name"]

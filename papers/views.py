@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
+from papers.pagecache import cached_page
 
 PERIODS = ("day", "week", "month")
 PER_PAGE = 30
@@ -91,6 +92,7 @@ def bad_request(request, message: str):
     return render(request, "papers/bad_request.html", {"message": message}, status=400)
 
 
+@cached_page
 def home(request):
     today = timezone.localdate()
     period = request.GET.get("period", "day")
@@ -127,11 +129,13 @@ def home(request):
     return render(request, "papers/home.html", context)
 
 
+@cached_page
 def paper_detail(request, paper_id: str):
     paper = get_object_or_404(visible_papers(), paper_id=paper_id)
     return render(request, "papers/paper.html", {"paper": paper})
 
 
+@cached_page
 def topic_detail(request, slug: str):
     topic = get_object_or_404(Topic, slug=slug, active=True)
     papers = in_topic(visible_papers(), topic).order_by("-listed_on", "-featured", "-upvotes", "id")
@@ -139,6 +143,7 @@ def topic_detail(request, slug: str):
     return render(request, "papers/topic.html", {"topic": topic, "page": page})
 
 
+@cached_page
 def topic_list(request):
     topics = Topic.objects.filter(active=True)
     return render(request, "papers/topics.html", {"topics": topics})

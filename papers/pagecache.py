@@ -1,0 +1,80 @@
+"""Public pages are cached whole in the shared cache (Redis in production) under a catalogue version.
+
+Everything that can change a public page (an import or upvote refresh, re-tagging, an editor's
+change in the admin) bumps the version once its transaction commits. Pages cached under an older
+version are never read again and simply expire, so freshness never depends on a timeout and a
+page is never stale after a change.
+"""
+
+import contextlib
+import hashlib
+import secrets
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+VERSION_KEY = "site:catalogue-version"
+# Only reclaims memory taken by pages of old versions; it never decides freshness.
+PAGE_TIMEOUT = 24 * 3600
+
+
+def catalogue_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # A random start: if the key was evicted, pages cached under the lost version must not
+        # come back, as they would if counting restarted at 1.
+        cache.add(VERSION_KEY, secrets.randbits(48), timeout=None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def bump_catalogue_version() -> None:
+    # Without a version yet there is nothing to bump: the next read starts a fresh one.
+    with contextlib.suppress(ValueError):
+        cache.incr(VERSION_KEY)
+
+
+def bump_on_commit() -> None:
+    """Bump once the current transaction commits, so no request caches the old data anew."""
+    transaction.on_commit(bump_catalogue_version)
+
+
+def page_key(request: HttpRequest) -> str:
+    # "Today" is part of the key: the default day and the "next day" link depend on it.
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"site:page:{catalogue_version()}:{timezone.localdate().isoformat()}:{path}"
+
+
+def cacheable(request: HttpRequest) -> bool:
+    # Signed-in staff may see more than the public does; their pages are never shared.
+    return request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+def sets_cookies(request: HttpRequest, response: HttpResponse) -> bool:
+    # The CSRF middleware adds its cookie after the view, when the page used a token.
+    return bool(response.cookies) or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
+
+
+def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve the view's successful, cookie-free answers from the cache."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not cacheable(request):
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not sets_cookies(request, response):
+            cache.set(key, (response.content, response["Content-Type"]), PAGE_TIMEOUT)
+        return response
+
+    return wrapper
