@@ -4,16 +4,16 @@ import calendar
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
 from papers.pagecache import cached_page
+from papers.search import matching
 
 PERIODS = ("day", "week", "month")
 PER_PAGE = 30
-MAX_SEARCH_TERMS = 8
 
 
 # --- Pure date helpers -------------------------------------------------------------------------
@@ -66,13 +66,6 @@ def visible_papers() -> QuerySet[Paper]:
 def in_topic(papers: QuerySet[Paper], topic: Topic) -> QuerySet[Paper]:
     links = PaperTopic.objects.applied().filter(paper=OuterRef("pk"), topic=topic)
     return papers.filter(Exists(links))
-
-
-def matching(papers: QuerySet[Paper], query: str) -> QuerySet[Paper]:
-    """Every word must appear in the title or abstract (or be the paper id)."""
-    for term in query.split()[:MAX_SEARCH_TERMS]:
-        papers = papers.filter(Q(title__icontains=term) | Q(abstract__icontains=term) | Q(paper_id=term))
-    return papers
 
 
 def trending(papers: QuerySet[Paper]) -> QuerySet[Paper]:
