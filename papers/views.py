@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
-from papers.pagecache import cached_page
+from papers.pagecache import public_page
 from papers.search import matching
 
 PERIODS = ("day", "week", "month")
@@ -85,7 +85,7 @@ def bad_request(request, message: str):
     return render(request, "papers/bad_request.html", {"message": message}, status=400)
 
 
-@cached_page
+@public_page
 def home(request):
     today = timezone.localdate()
     period = request.GET.get("period", "day")
@@ -122,13 +122,13 @@ def home(request):
     return render(request, "papers/home.html", context)
 
 
-@cached_page
+@public_page
 def paper_detail(request, paper_id: str):
     paper = get_object_or_404(visible_papers(), paper_id=paper_id)
     return render(request, "papers/paper.html", {"paper": paper})
 
 
-@cached_page
+@public_page
 def topic_detail(request, slug: str):
     topic = get_object_or_404(Topic, slug=slug, active=True)
     papers = in_topic(visible_papers(), topic).order_by("-listed_on", "-featured", "-upvotes", "id")
@@ -136,7 +136,7 @@ def topic_detail(request, slug: str):
     return render(request, "papers/topic.html", {"topic": topic, "page": page})
 
 
-@cached_page
+@public_page
 def topic_list(request):
     topics = Topic.objects.filter(active=True)
     return render(request, "papers/topics.html", {"topics": topics})
