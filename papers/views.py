@@ -4,7 +4,7 @@ import calendar
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -72,6 +72,12 @@ def trending(papers: QuerySet[Paper]) -> QuerySet[Paper]:
     return papers.order_by("-featured", "-upvotes", "-listed_on", "id")
 
 
+def visible_paper_count() -> Count:
+    """A topic's papers as its page lists them: applied links to papers that are not hidden."""
+    applied = ~Q(paper_links__origin=PaperTopic.Origin.EDITOR_REMOVED)
+    return Count("paper_links", filter=applied & Q(paper_links__paper__hidden=False))
+
+
 def latest_day(today: date) -> date:
     """The most recent day with visible papers, so the home page is never empty by default."""
     found = Paper.objects.filter(hidden=False, listed_on__lte=today).aggregate(day=Max("listed_on"))["day"]
@@ -114,7 +120,8 @@ def home(request):
         "start": start,
         "end": end,
         "prev_day": step(day, period, -1),
-        "next_day": next_day if next_day <= today else None,
+        # Only towards days that have papers: past the newest one, "next" would lead nowhere.
+        "next_day": next_day if next_day <= latest_day(today) else None,
         "topic": topic,
         "topics": Topic.objects.filter(active=True),
         "query": query,
@@ -138,5 +145,5 @@ def topic_detail(request, slug: str):
 
 @public_page
 def topic_list(request):
-    topics = Topic.objects.filter(active=True)
+    topics = Topic.objects.filter(active=True).annotate(paper_count=visible_paper_count())
     return render(request, "papers/topics.html", {"topics": topics})
