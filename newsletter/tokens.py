@@ -14,6 +14,7 @@ PURPOSES: dict[str, timedelta | None] = {
     "manage": None,
     "unsubscribe": None,
     "digest": None,  # "view in browser" for one delivery
+    "feed": None,  # a reader's private Atom feed of picks
 }
 
 
