@@ -4,6 +4,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from papers import cards
+
 
 class Organization(models.Model):
     """A lab or company a paper is attributed to (Hugging Face's `organization`)."""
@@ -113,6 +115,14 @@ class Paper(models.Model):
     @property
     def arxiv_url(self) -> str:
         return f"https://arxiv.org/abs/{self.paper_id}" if self.id_kind == self.IdKind.ARXIV else ""
+
+    @property
+    def pdf_url(self) -> str:
+        return cards.pdf_url(self)
+
+    @property
+    def hf_url(self) -> str:
+        return cards.hf_url(self)
 
 
 class PaperTopicQuerySet(models.QuerySet):

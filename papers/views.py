@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from papers import cards, similar
 from papers.models import Paper, PaperTopic, Topic
 from papers.pagecache import public_page
 from papers.search import matching
@@ -132,7 +133,9 @@ def home(request):
 @public_page
 def paper_detail(request, paper_id: str):
     paper = get_object_or_404(visible_papers(), paper_id=paper_id)
-    return render(request, "papers/paper.html", {"paper": paper})
+    nearest = similar.nearest(paper, visible_papers())
+    context = {"paper": paper, "bibtex": cards.bibtex(paper), "similar": nearest}
+    return render(request, "papers/paper.html", context)
 
 
 @public_page
