@@ -19,6 +19,7 @@ from django.utils.html import escape
 from django.utils.module_loading import import_string
 
 from newsletter.tokens import make_token
+from papers.mathtext import to_text
 
 
 class Email(EmailMultiAlternatives):
@@ -124,14 +125,16 @@ def byline(paper) -> str:
 
 
 def paper_context(paper) -> dict:
+    # Email clients render no MathML: math reads as plain text, "$\mathcal{O}(n)$" as "𝒪(n)".
     return {
-        "title": " ".join(paper.title.split()),
+        "title": to_text(" ".join(paper.title.split())),
         "url": settings.SITE_URL + paper.get_absolute_url(),
         "arxiv_url": paper.arxiv_url,
         "byline": byline(paper),
         "date": date_format(paper.listed_on, "M j, Y"),
         "upvotes": paper.upvotes,
-        "excerpt": excerpt(paper),
+        "excerpt": to_text(excerpt(paper)),
+        "editor_note": " ".join(paper.editor_note.split()),
         "code_url": paper.code_url,
         "code_stars": intcomma(paper.code_stars) if paper.code_stars else "",
     }
