@@ -73,7 +73,9 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not self.errors and not data.get("topics") and not data.get("interests", "").strip():
+        # Judged even when other fields have errors, so an empty form lists every problem at once.
+        unchecked = "topics" in self.errors or "interests" in self.errors
+        if not unchecked and not data.get("topics") and not data.get("interests", "").strip():
             raise forms.ValidationError("Pick at least one topic or describe an interest.")
         if "interests" in data:
             data["interests"] = " ".join(data["interests"].split())

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
+from django.utils.text import Truncator
 
 from papers import tasks
 from papers.ingestion.upsert import sync_auto_topics
@@ -70,8 +71,10 @@ class TopicChoiceForm(forms.Form):
 
 @admin.register(Paper)
 class PaperAdmin(ChangesPublicPages, admin.ModelAdmin):
-    list_display = ["title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden"]
-    list_display_links = ["title"]
+    list_display = [
+        "short_title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden",
+    ]  # fmt: skip
+    list_display_links = ["short_title"]
     list_filter = [
         ("listed_on", admin.DateFieldListFilter),
         TopicFilter,
@@ -108,9 +111,15 @@ class PaperAdmin(ChangesPublicPages, admin.ModelAdmin):
             super().get_queryset(request).prefetch_related(Prefetch("topic_links", applied, "applied_links"))
         )
 
+    # Long titles and topic lists pushed the Featured and Hidden columns off a 1280 px screen.
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        return Truncator(paper.title).chars(90)
+
     @admin.display(description="topics")
     def topic_names(self, paper: Paper) -> str:
-        return ", ".join(link.topic.name for link in paper.applied_links)
+        names = [link.topic.name for link in paper.applied_links]
+        return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
 
     @admin.action(description="Feature selected papers (editor's pick)")
     def feature(self, request, queryset):
