@@ -14,7 +14,7 @@ from django.utils.text import Truncator
 from papers import tasks
 from papers.ingestion.upsert import sync_auto_topics
 from papers.models import Organization, Paper, PaperTopic, Topic
-from papers.pagecache import bump_on_commit
+from papers.pagecache import bump_catalogue_version
 
 APPLIED = ~Q(origin=PaperTopic.Origin.EDITOR_REMOVED)
 # Links typed without a scheme are https (Django 6 default; silences its deprecation warning).
@@ -36,8 +36,9 @@ class ChangesPublicPages:
         return self.bumped(request, super().delete_view(request, *args, **kwargs))
 
     def bumped(self, request, response):
+        # The admin view's own transaction has committed by the time it returns.
         if request.method == "POST":
-            bump_on_commit()
+            bump_catalogue_version()
         return response
 
 

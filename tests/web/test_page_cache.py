@@ -5,12 +5,14 @@ from datetime import date
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import retag_recent, upsert_records
 from papers.models import Paper
+from papers.pagecache import storable
 from tests.web.builders import make_paper, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +132,22 @@ def test_the_next_day_a_cached_home_page_is_built_again(client):
     make_paper("Beta", listed_on=date(2026, 11, 25))
     with time_machine.travel("2026-11-26 08:00Z", tick=False):
         assert titles(client) == ["Beta"]
+
+
+def test_a_cached_page_keeps_the_headers_of_the_first_answer(client):
+    make_paper("Alpha", listed_on=DAY)
+    first = client.get(HOME)
+    second = client.get(HOME)
+    for header in ("Content-Type", "X-Frame-Options", "X-Content-Type-Options"):
+        assert second[header] == first[header]
+    assert "csrftoken" not in second.cookies
+
+
+def test_answers_for_one_visitor_are_never_stored():
+    personal = HttpResponse("hi")
+    personal.set_cookie("csrftoken", "x")
+    varies = HttpResponse("hi", headers={"Vary": "Accept-Encoding, Cookie"})
+    assert storable(HttpResponse("hi"))
+    assert not storable(personal)
+    assert not storable(varies)
+    assert not storable(HttpResponse("gone", status=404))

@@ -60,7 +60,7 @@ def test_the_substring_fallback_needs_every_word_in_title_or_abstract():
 
 @postgres_only
 def test_the_full_text_query_can_use_the_gin_index():
-    matches = Paper.objects.annotate(search=SEARCH_VECTOR).filter(search="robot")
+    matches = Paper.objects.annotate(search=SEARCH_VECTOR).filter(search="robot").order_by()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = matches.explain()
