@@ -41,6 +41,7 @@ from django.db import connection  # noqa: E402
 
 from bench import http_load, site_data  # noqa: E402
 from bench.daily_job import DATA, database_url  # noqa: E402
+from config.celery_app import app as celery_app  # noqa: E402
 from newsletter.models import Subscriber  # noqa: E402
 from papers.models import Paper, Topic  # noqa: E402
 from papers.pagecache import bump_catalogue_version  # noqa: E402
@@ -148,7 +149,7 @@ def signup_form(port: int) -> tuple[str, str, dict[str, str]]:
     return prefix, quote("@example.com"), headers
 
 
-def run_signups(args: argparse.Namespace, outbox: Path) -> dict:
+def run_signups(args: argparse.Namespace, outbox: Path, queue: str) -> dict:
     prefix, suffix, headers = signup_form(args.port)
     time.sleep(4)  # the form must not come back faster than a person could fill it in
     if http_load.have_wrk():
@@ -162,15 +163,25 @@ def run_signups(args: argparse.Namespace, outbox: Path) -> dict:
             return "POST", "/subscribe/", {**headers, "X-Forwarded-For": ip}, body
 
         result = http_load.python_loop(args.port, make, args.signup_seconds, args.connections)
-    return {**result, **confirmations(outbox, args.signup_seconds)}
+    return {**result, **confirmations(outbox, queue, args.signup_seconds)}
 
 
-def confirmations(outbox: Path, seconds: int, timeout: float = 300) -> dict:
-    """Waits until the worker has mailed every pending reader, then counts mails per address."""
+def queued(queue: str) -> int:
+    with celery_app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def confirmations(outbox: Path, queue: str, seconds: int, timeout: float = 900) -> dict:
+    """Waits until the worker has mailed every pending reader (or the queue is empty and the
+    outbox has stopped growing), then counts mails per address."""
     pending = Subscriber.objects.filter(status=Subscriber.Status.PENDING)
-    deadline = time.monotonic() + timeout
-    while len(list(outbox.glob("*.eml"))) < pending.count() and time.monotonic() < deadline:
-        time.sleep(1)
+    deadline, last = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        sent_so_far = len(list(outbox.glob("*.eml")))
+        if sent_so_far >= pending.count() or (sent_so_far == last and not queued(queue)):
+            break
+        last = sent_so_far
+        time.sleep(5)
     time.sleep(3)  # anything sent twice would arrive now
     sent = Counter(email.message_from_bytes(p.read_bytes())["To"] for p in outbox.glob("*.eml"))
     readers = set(pending.values_list("email", flat=True))
@@ -178,6 +189,7 @@ def confirmations(outbox: Path, seconds: int, timeout: float = 300) -> dict:
         "signups": len(readers),
         "signups_per_second": round(len(readers) / seconds, 1),
         "confirmations_sent": sum(sent.values()),
+        "confirmations_still_queued": queued(queue),
         "readers_without_confirmation": len(readers - set(sent)),
         "readers_with_duplicates": sum(1 for n in sent.values() if n > 1),
     }
@@ -201,7 +213,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
             get(args.port, path)  # warm: the first visit fills the cache
             result[name] = load_page(name, path, args)
         if args.signup_seconds:
-            result["signup"] = run_signups(args, tmp / "outbox")
+            result["signup"] = run_signups(args, tmp / "outbox", queue)
     finally:
         for process in (web, worker):
             process.terminate()
