@@ -168,7 +168,8 @@ def run_signups(args: argparse.Namespace, outbox: Path, queue: str) -> dict:
 
 def queued(queue: str) -> int:
     with celery_app.connection_for_write() as conn:
-        return conn.default_channel.queue_declare(queue, passive=True).message_count
+        # Redis drops an empty list: a plain declare answers 0 for it instead of raising.
+        return conn.default_channel.queue_declare(queue).message_count
 
 
 def confirmations(outbox: Path, queue: str, seconds: int, timeout: float = 900) -> dict:
