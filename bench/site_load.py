@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/site_load.py [--json]
 
 Builds a throwaway database (dropped at the end) holding a month of papers (bench/site_data.py),
-starts gunicorn (3 workers of 4 threads, as in the Procfile) with DEBUG off on a loopback port, and loads each
+starts gunicorn (3 workers, as in the Procfile) with DEBUG off on a loopback port, and loads each
 public page (day, week, month, topic, paper, search) and a static file with 16 connections: wrk
 when installed (`apt-get install -y wrk`), else a bounded Python loop. Then readers sign up for
 --signup-seconds, each from its own client address (TRUSTED_PROXY_COUNT=1), while a Celery worker
@@ -172,17 +172,18 @@ def queued(queue: str) -> int:
         return conn.default_channel.queue_declare(queue).message_count
 
 
-def confirmations(outbox: Path, queue: str, seconds: int, timeout: float = 900) -> dict:
-    """Waits until the worker has mailed every pending reader (or the queue is empty and the
-    outbox has stopped growing), then counts mails per address."""
+def confirmations(outbox: Path, queue: str, seconds: int, timeout: float = 1200) -> dict:
+    """Waits until the worker has mailed every pending reader (or has sent nothing for a minute),
+    then counts mails per address."""
     pending = Subscriber.objects.filter(status=Subscriber.Status.PENDING)
-    deadline, last = time.monotonic() + timeout, -1
-    while time.monotonic() < deadline:
+    deadline, last, idle_since = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - idle_since < 60:
         sent_so_far = len(list(outbox.glob("*.eml")))
-        if sent_so_far >= pending.count() or (sent_so_far == last and not queued(queue)):
+        if sent_so_far >= pending.count():
             break
-        last = sent_so_far
-        time.sleep(5)
+        if sent_so_far != last:
+            last, idle_since = sent_so_far, time.monotonic()
+        time.sleep(2)
     time.sleep(3)  # anything sent twice would arrive now
     sent = Counter(email.message_from_bytes(p.read_bytes())["To"] for p in outbox.glob("*.eml"))
     readers = set(pending.values_list("email", flat=True))
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     env = server_env(tmp, queue)
     manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
     subprocess.run(manage, cwd=ROOT, env=env, check=True)
-    gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "3", "--threads", "4"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "3"]
     web = start([*gunicorn, "--bind", f"127.0.0.1:{args.port}"], env, tmp / "web.log")
     worker_cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency=1"]
     worker = start([*worker_cmd, "--without-gossip", "--without-mingle"], env, tmp / "worker.log")
