@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "config.middleware.WebhookSecretRequired",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cached public pages are answered here, before sessions and CSRF (papers/pagecache.py).
+    "papers.pagecache.PublicPageCache",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -388,6 +390,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The cookie by which a browser that opened a reader's link acts for them on paper pages
+# (newsletter/feedback_views.py); pages that read it are never served from the page cache.
+READER_COOKIE_NAME = "paperboy_reader"
 
 # --- Security when served over HTTPS (DEBUG off) -----------------------------------------------
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/ — `manage.py check --deploy`

@@ -1,7 +1,14 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from newsletter import outbox, webhooks
+
+admin.site.site_header = f"{settings.SITE_NAME} administration"
+admin.site.site_title = f"{settings.SITE_NAME} admin"
+admin.site.index_title = "Papers, topics and readers"
+# The app sidebar took a third of a 1280 px screen and pushed list columns out of view.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),

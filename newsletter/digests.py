@@ -328,5 +328,4 @@ def delivered(delivery: DigestDelivery) -> tuple[list[matching.Pick], DigestRend
     """A sent digest as it was mailed ("view in browser"); papers hidden since then drop out."""
     papers = Paper.objects.filter(pk__in=delivery.paper_ids, hidden=False).select_related("organization")
     renderer = DigestRenderer(papers)
-    renderer.add_pinned(p for p in papers if p.editor_note)
     return sections.stored_picks(delivery.paper_ids, delivery.reasons, renderer.titles), renderer

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from newsletter import sections
 from newsletter.tokens import reader_token
+from papers.mathtext import to_text
 
 
 class Email(EmailMultiAlternatives):
@@ -103,14 +104,16 @@ def byline(paper) -> str:
 
 
 def paper_context(paper) -> dict:
+    # Email clients render no MathML: math reads as plain text, "$\mathcal{O}(n)$" as "𝒪(n)".
     return {
-        "title": " ".join(paper.title.split()),
+        "title": to_text(" ".join(paper.title.split())),
         "url": settings.SITE_URL + paper.get_absolute_url(),
         "arxiv_url": paper.arxiv_url,
         "byline": byline(paper),
         "date": date_format(paper.listed_on, "M j, Y"),
         "upvotes": paper.upvotes,
-        "excerpt": excerpt(paper),
+        "excerpt": to_text(excerpt(paper)),
+        "editor_note": " ".join(paper.editor_note.split()),
         "code_url": paper.code_url,
         "code_stars": intcomma(paper.code_stars) if paper.code_stars else "",
     }
@@ -138,19 +141,17 @@ class DigestRenderer:
     def __init__(self, papers: Iterable):
         self.papers = {paper.pk: paper_card(paper) for paper in papers}
         self.titles: dict[int, str] = {pk: card["title"] for pk, card in self.papers.items()}
-        self.notes: dict[int, str] = {}  # editor's notes of pinned papers
         self.url_prefixes = {
             name: settings.SITE_URL + reverse(name, args=[TOKEN_SLOT]).split(TOKEN_SLOT)[0]
             for name in ("digest-web", "manage", "unsubscribe", "feedback")
         }
 
     def add_pinned(self, papers: Iterable) -> None:
-        """Papers editors pinned: shown with their note (and rendered here if not of the day)."""
+        """Papers editors pinned, rendered here when they are not among the day's papers."""
         for paper in papers:
             if paper.pk not in self.papers:
                 self.papers[paper.pk] = paper_card(paper)
                 self.titles[paper.pk] = self.papers[paper.pk]["title"]
-            self.notes[paper.pk] = " ".join(paper.editor_note.split())
 
     def links(self, delivery_id: int | None, key: str, link_key: str = "") -> dict[str, str]:
         prefix = self.url_prefixes
@@ -172,12 +173,10 @@ class DigestRenderer:
         base = self.url_prefixes["feedback"] + reader_token(key, link_key, "feedback", paper_id) + "/"
         return {"more_url": base + "more/", "less_url": base + "less/", "save_url": base + "save/"}
 
-    def item(self, pick, kind: str, links: Mapping[str, str]) -> dict:
-        note = self.notes.get(pick.paper_id, "") if kind == "pinned" else ""
+    def item(self, pick, links: Mapping[str, str]) -> dict:
         return {
             "paper": self.papers[pick.paper_id],
             "reason": reason(pick),
-            "editor_note": note,
             **self.feedback_links(links["key"], links["link_key"], pick.paper_id),
         }
 
@@ -200,7 +199,7 @@ class DigestRenderer:
                 {
                     "kind": kind,
                     "heading": len(groups) > 1,
-                    "items": [self.item(p, kind, links) for p in group],
+                    "items": [self.item(p, links) for p in group],
                 }
                 for kind, group in groups
             ],

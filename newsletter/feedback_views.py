@@ -23,7 +23,7 @@ from newsletter.tokens import BadToken
 from newsletter.views import bad_link
 from papers.models import Paper
 
-READER_COOKIE = "paperboy_reader"
+READER_COOKIE = settings.READER_COOKIE_NAME
 READER_COOKIE_AGE = 365 * 24 * 3600
 RATINGS = {"more": Rating.Value.MORE, "less": Rating.Value.LESS}
 ACTIONS = ("more", "less", "save")

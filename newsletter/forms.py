@@ -87,8 +87,10 @@ class PreferencesForm(SignalsFields, forms.Form):
 
     def clean(self):
         data = super().clean()
+        # Judged even when other fields have errors, so an empty form lists every problem at once.
+        unchecked = "topics" in self.errors or "interests" in self.errors
         described = data.get("topics") or data.get("interests", "").strip() or self.has_signals()
-        if not self.errors and not described:
+        if not unchecked and not described:
             raise forms.ValidationError(
                 "Pick at least one topic, describe an interest or name a paper you like."
             )

@@ -32,6 +32,7 @@ PURPOSES: dict[str, Purpose] = {
     "export": Purpose(timedelta(hours=1)),
     "erase": Purpose(timedelta(hours=1)),
     "feedback": Purpose(None),  # 👍 / 👎 / "add to my papers" for one (reader, paper)
+    "feed": Purpose(None),  # a reader's private Atom feed of picks
 }
 
 

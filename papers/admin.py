@@ -9,18 +9,39 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.template.response import TemplateResponse
+from django.utils.text import Truncator
 
 from newsletter.semantic import embed_after_commit
 from papers import tasks
 from papers.admin_signals import RatingFilter, ReaderSignalsAdmin
 from papers.ingestion.upsert import sync_auto_topics
 from papers.models import Organization, Paper, PaperTopic, Topic
+from papers.pagecache import bump_catalogue_version
 
 APPLIED = ~Q(origin=PaperTopic.Origin.EDITOR_REMOVED)
 # Links typed without a scheme are https (Django 6 default; silences its deprecation warning).
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 # A changed topic definition is applied to the papers first seen this many days back.
 RETAG_DAYS = 30
+
+
+class ChangesPublicPages:
+    """Any editor POST here (a save, a delete, an action) may change what the public pages show."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().changeform_view(request, *args, **kwargs))
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().changelist_view(request, *args, **kwargs))
+
+    def delete_view(self, request, *args, **kwargs):
+        return self.bumped(request, super().delete_view(request, *args, **kwargs))
+
+    def bumped(self, request, response):
+        # The admin view's own transaction has committed by the time it returns.
+        if request.method == "POST":
+            bump_catalogue_version()
+        return response
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -52,12 +73,12 @@ class TopicChoiceForm(forms.Form):
 
 
 @admin.register(Paper)
-class PaperAdmin(ReaderSignalsAdmin, admin.ModelAdmin):
+class PaperAdmin(ChangesPublicPages, ReaderSignalsAdmin, admin.ModelAdmin):
     list_display = [
-        "title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden",
+        "short_title", "organization", "listed_on", "upvotes", "topic_names", "featured", "hidden",
         "pinned_on", "ratings",
     ]  # fmt: skip
-    list_display_links = ["title"]
+    list_display_links = ["short_title"]
     list_filter = [
         ("listed_on", admin.DateFieldListFilter),
         TopicFilter,
@@ -102,9 +123,15 @@ class PaperAdmin(ReaderSignalsAdmin, admin.ModelAdmin):
             super().get_queryset(request).prefetch_related(Prefetch("topic_links", applied, "applied_links"))
         )
 
+    # Long titles and topic lists pushed the Featured and Hidden columns off a 1280 px screen.
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        return Truncator(paper.title).chars(90)
+
     @admin.display(description="topics")
     def topic_names(self, paper: Paper) -> str:
-        return ", ".join(link.topic.name for link in paper.applied_links)
+        names = [link.topic.name for link in paper.applied_links]
+        return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
 
     @admin.action(description="Feature selected papers (editor's pick)")
     def feature(self, request, queryset):
@@ -213,7 +240,7 @@ def set_origin(paper_pks: list[int], topic: Topic, origin: str, score: float) ->
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ChangesPublicPages, admin.ModelAdmin):
     list_display = ["name", "slug", "paper_count", "active", "position"]
     list_editable = ["active", "position"]
     list_filter = ["active"]
@@ -245,7 +272,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ChangesPublicPages, admin.ModelAdmin):
     list_display = ["name", "display_name", "paper_count"]
     formfield_overrides = HTTPS_URLS
     search_fields = ["name", "display_name"]

@@ -4,6 +4,8 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from papers import cards
+
 MAX_PINS_PER_DAY = 2  # "From the editors" stays a short section
 
 
@@ -139,6 +141,14 @@ class Paper(models.Model):
     @property
     def arxiv_url(self) -> str:
         return f"https://arxiv.org/abs/{self.paper_id}" if self.id_kind == self.IdKind.ARXIV else ""
+
+    @property
+    def pdf_url(self) -> str:
+        return cards.pdf_url(self)
+
+    @property
+    def hf_url(self) -> str:
+        return cards.hf_url(self)
 
 
 class PaperTopicQuerySet(models.QuerySet):

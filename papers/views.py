@@ -4,17 +4,19 @@ import calendar
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from papers import cards, similar
 from papers.ingestion.records import EARLIEST, LATEST
 from papers.models import Paper, PaperTopic, Topic
+from papers.pagecache import public_page
+from papers.search import matching
 
 PERIODS = ("day", "week", "month")
 PER_PAGE = 30
-MAX_SEARCH_TERMS = 8
 
 
 # --- Pure date helpers -------------------------------------------------------------------------
@@ -73,15 +75,14 @@ def in_topic(papers: QuerySet[Paper], topic: Topic) -> QuerySet[Paper]:
     return papers.filter(Exists(links))
 
 
-def matching(papers: QuerySet[Paper], query: str) -> QuerySet[Paper]:
-    """Every word must appear in the title or abstract (or be the paper id)."""
-    for term in query.split()[:MAX_SEARCH_TERMS]:
-        papers = papers.filter(Q(title__icontains=term) | Q(abstract__icontains=term) | Q(paper_id=term))
-    return papers
-
-
 def trending(papers: QuerySet[Paper]) -> QuerySet[Paper]:
     return papers.order_by("-featured", "-upvotes", "-listed_on", "id")
+
+
+def visible_paper_count() -> Count:
+    """A topic's papers as its page lists them: applied links to papers that are not hidden."""
+    applied = ~Q(paper_links__origin=PaperTopic.Origin.EDITOR_REMOVED)
+    return Count("paper_links", filter=applied & Q(paper_links__paper__hidden=False))
 
 
 def latest_day(today: date) -> date:
@@ -97,6 +98,7 @@ def bad_request(request, message: str):
     return render(request, "papers/bad_request.html", {"message": message}, status=400)
 
 
+@public_page
 def home(request):
     today = timezone.localdate()
     # PostgreSQL cannot compare text with a NUL character in it.
@@ -130,7 +132,8 @@ def home(request):
         "start": start,
         "end": end,
         "prev_day": step(day, period, -1),
-        "next_day": next_day if next_day <= today else None,
+        # Only towards days that have papers: past the newest one, "next" would lead nowhere.
+        "next_day": next_day if next_day <= latest_day(today) else None,
         "topic": topic,
         "topics": Topic.objects.filter(active=True),
         "query": query,
@@ -138,13 +141,17 @@ def home(request):
     return render(request, "papers/home.html", context)
 
 
+@public_page
 def paper_detail(request, paper_id: str):
     if "\x00" in paper_id:  # no id has one, and PostgreSQL cannot compare it
         raise Http404
     paper = get_object_or_404(visible_papers(), paper_id=paper_id)
-    return render(request, "papers/paper.html", {"paper": paper})
+    nearest = similar.nearest(paper, visible_papers())
+    context = {"paper": paper, "bibtex": cards.bibtex(paper), "similar": nearest}
+    return render(request, "papers/paper.html", context)
 
 
+@public_page
 def topic_detail(request, slug: str):
     topic = get_object_or_404(Topic, slug=slug, active=True)
     papers = in_topic(visible_papers(), topic).order_by("-listed_on", "-featured", "-upvotes", "id")
@@ -152,6 +159,7 @@ def topic_detail(request, slug: str):
     return render(request, "papers/topic.html", {"topic": topic, "page": page})
 
 
+@public_page
 def topic_list(request):
-    topics = Topic.objects.filter(active=True)
+    topics = Topic.objects.filter(active=True).annotate(paper_count=visible_paper_count())
     return render(request, "papers/topics.html", {"topics": topics})

@@ -16,6 +16,7 @@ from django.utils import timezone
 from newsletter.semantic import embed_after_commit
 from papers.ingestion.records import PaperRecord
 from papers.models import Organization, Paper, PaperTopic, Topic
+from papers.pagecache import bump_on_commit
 from papers.tagging import compile_topic, tag_paper
 
 # Record fields copied to the Paper as they are, when the source knows them (not None).
@@ -82,6 +83,8 @@ def upsert_records(
         # Hidden separately so that no other paper's hidden flag is written back.
         Paper.objects.filter(pk__in=withdrawn).update(hidden=True)
         sync_auto_topics(created + retag)
+        if created or updated or withdrawn:
+            bump_on_commit()
     result.created, result.updated = len(created), len(updated)
     result.paper_pks = [p.pk for p in created + updated]
     embed_after_commit(result.paper_pks)
@@ -179,6 +182,7 @@ def retag_recent(days: int) -> int:
         with transaction.atomic():
             lock_imports()
             sync_auto_topics(list(Paper.objects.filter(pk__in=pks[start : start + RETAG_BATCH])))
+            bump_on_commit()
     return len(pks)
 
 

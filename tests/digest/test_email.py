@@ -291,3 +291,23 @@ def test_view_in_browser_allows_the_emails_inline_styles_where_site_pages_do_not
     assert "style-src 'self' 'unsafe-inline'" in response["Content-Security-Policy"]
     assert "script-src 'self';" in response["Content-Security-Policy"]
     assert "'unsafe-inline'" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_the_digest_reads_math_as_plain_text_and_carries_the_editor_s_note():
+    topic = make_topic()
+    make_paper(
+        topic,
+        title=r"Unlearning in $\mathcal{O}(n)$ steps",
+        abstract=r"We study machine unlearning and gain +18.6\% with $\alpha$-mixing.",
+        editor_note="Read section 3 <first>.",
+    )
+    send_to(make_reader(topic))
+    [message] = mail.outbox
+    html, text = html_of(message), message.body
+    assert message.subject == "1 new paper for you: Unlearning in 𝒪(n) steps"
+    for part in (html, text):
+        assert "Unlearning in 𝒪(n) steps" in part
+        assert "gain +18.6% with α-mixing" in part
+        assert "$" not in part
+    assert "Editor’s note: Read section 3 <first>." in text
+    assert "Editor’s note:</strong> Read section 3 &lt;first&gt;." in html

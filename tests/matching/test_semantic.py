@@ -15,6 +15,7 @@ from newsletter import embeddings, semantic
 from newsletter.models import PaperEmbedding, PhraseEmbedding
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import upsert_records
+from papers.pagecache import bump_catalogue_version
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_an_import_queues_its_papers_for_embedding_once_committed(
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         import_two()
-    assert len(callbacks) == 1
+    assert len(embedding_tasks(callbacks)) == 1
 
 
 def test_a_large_import_is_embedded_by_several_tasks(
@@ -57,13 +58,18 @@ def test_a_large_import_is_embedded_by_several_tasks(
     monkeypatch.setattr(semantic, "TASK_SIZE", 1)
     with django_capture_on_commit_callbacks() as callbacks:
         import_two()
-    assert len(callbacks) == 2
+    assert len(embedding_tasks(callbacks)) == 2
 
 
 def test_with_the_semantic_model_off_an_import_queues_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         import_two()
-    assert callbacks == []
+    assert embedding_tasks(callbacks) == []
+
+
+def embedding_tasks(callbacks) -> list:
+    """The import's other after-commit work (the public pages' cache version) left out."""
+    return [callback for callback in callbacks if callback is not bump_catalogue_version]
 
 
 @pytest.mark.celery

@@ -4,6 +4,7 @@ import io
 import json
 import shutil
 import threading
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
@@ -29,12 +30,21 @@ def run(*args, stdout=None) -> str:
     return out.getvalue()
 
 
-def test_the_demo_file_loads_52_papers_with_derived_ids_and_code_links():
+def test_the_demo_file_loads_52_papers_with_full_cards_and_real_arxiv_ids_only_where_known():
     assert run("file", str(DEMO)).endswith(": 52 created, 0 updated, 0 skipped\n")
     assert Paper.objects.count() == 52
-    assert set(Paper.objects.values_list("id_kind", flat=True)) == {Paper.IdKind.DERIVED}
+    kinds = Counter(Paper.objects.values_list("id_kind", flat=True))
+    assert kinds == {Paper.IdKind.DERIVED: 42, Paper.IdKind.ARXIV: 10}
+    for paper in Paper.objects.all():
+        assert len(paper.authors) == paper.author_count > 0
+        if paper.id_kind == Paper.IdKind.ARXIV:
+            assert paper.thumbnail_url.endswith(f"/papers/{paper.paper_id}.png")
+        else:
+            assert paper.paper_id.startswith("derived-")
+            assert not paper.thumbnail_url
     amft = Paper.objects.get(title__startswith="AMFT:")
     assert amft.code_url == "https://github.com/hlxtsyj/AMFT"
+    assert amft.code_stars > 0
     assert amft.author_count == 3
     assert amft.upvotes == 2
     truth = Paper.objects.get(title__startswith="TruthRL")
@@ -244,3 +254,15 @@ def test_two_imports_of_the_same_new_papers_at_once_create_each_paper_once():
     assert errors == []
     assert sorted(r.created for r in results) == [0, 52]
     assert Paper.objects.count() == 52
+
+
+def test_enriching_the_demo_never_makes_up_an_arxiv_id():
+    from demo.enrich_papers import enrich
+
+    item = {"paper": {"id": "derived-abc", "title": "Known  Title", "authors": [], "numAuthors": 4}}
+    known = enrich(json.loads(json.dumps(item)), {"known title": "2509.25760"})
+    assert known["paper"]["id"] == "2509.25760"
+    assert len(known["paper"]["authors"]) == 4
+    unknown = enrich(json.loads(json.dumps(item)), {})
+    assert unknown["paper"]["id"] == "derived-abc"
+    assert "thumbnail" not in unknown

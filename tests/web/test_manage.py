@@ -83,7 +83,8 @@ def test_invalid_preferences_get_messages_and_nothing_is_saved(client, reader):
     response = client.post(manage_url(reader), prefs([], digest_size="99", time_zone="Nowhere/Land"))
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert set(errors) == {"digest_size", "time_zone"}
+    # No topic and no interest either: every problem is listed at once.
+    assert set(errors) == {"digest_size", "time_zone", "__all__"}
     reader.refresh_from_db()
     assert (reader.digest_size, reader.time_zone, reader.topics.count()) == (10, "UTC", 1)
 

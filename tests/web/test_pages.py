@@ -234,3 +234,55 @@ def test_a_server_error_page_needs_neither_the_database_nor_a_request():
     page = render_to_string("500.html")
     assert "Something went wrong" in page
     assert 'href="/"' in page
+
+
+@db
+def test_next_day_stops_at_the_newest_day_with_papers(client):
+    make_paper("Monday", listed_on=date(2026, 11, 23))
+    newest = client.get(reverse("home"), {"date": "2026-11-23"})
+    assert newest.context["next_day"] is None
+    assert 'aria-disabled="true">Next day' in newest.content.decode()
+    older = client.get(reverse("home"), {"date": "2026-11-20"})
+    assert older.context["next_day"] == date(2026, 11, 21)
+
+
+@db
+def test_a_search_without_results_suggests_other_words_not_the_previous_day(client):
+    topic = make_topic("Tiny robots", slug="tiny-robots")
+    page = client.get(reverse("home"), {"q": "zebra", "topic": topic.slug}).content.decode()
+    assert "Try fewer or different words" in page
+    assert "previous day" not in page
+    assert "search every topic" in page
+    assert 'href="/archive/"' in page
+
+
+@db
+def test_the_topic_list_counts_each_topic_s_visible_papers(client):
+    robots = make_topic("Tiny robots")
+    make_topic("Empty topic")
+    make_paper("Robot paper", topics=[robots])
+    make_paper("Hidden robot paper", topics=[robots], hidden=True)
+    removed = make_paper("Untagged", topics=[robots])
+    PaperTopic.objects.filter(paper=removed).update(origin=PaperTopic.Origin.EDITOR_REMOVED)
+    page = client.get(reverse("topics")).content.decode()
+    assert 'Tiny robots</strong> <span class="count">1 paper</span>' in page
+    assert 'Empty topic</strong> <span class="count">0 papers</span>' in page
+
+
+@db
+def test_the_archive_lists_every_day_with_papers_by_month_and_every_page_links_to_it(client):
+    make_paper("A", listed_on=date(2026, 11, 24))
+    make_paper("B", listed_on=date(2026, 11, 24))
+    make_paper("C", listed_on=date(2026, 10, 30))
+    make_paper("Hidden", listed_on=date(2026, 9, 1), hidden=True)
+    response = client.get(reverse("archive"))
+    months = response.context["months"]
+    assert [(m.first, m.days, m.paper_count) for m in months] == [
+        (date(2026, 11, 1), [(date(2026, 11, 24), 2)], 2),
+        (date(2026, 10, 1), [(date(2026, 10, 30), 1)], 1),
+    ]
+    page = response.content.decode()
+    assert "?period=month&amp;date=2026-11-01" in page
+    assert "?date=2026-10-30" in page
+    for path in (reverse("home"), reverse("topics"), reverse("subscribe"), reverse("archive")):
+        assert 'href="/archive/"' in client.get(path).content.decode()
