@@ -4,13 +4,17 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace, csp_update
 
 # Emails are styled with inline style attributes (mail clients ignore style sheets).
-EMAIL_STYLES = {"style-src": [UNSAFE_INLINE]}
+INLINE_STYLES = {"style-src": [UNSAFE_INLINE]}
+
+
+def shows_inline_styles(view):
+    """Allow inline styles on this view's pages, in the enforced and the report-only policy alike."""
+    return csp_update(INLINE_STYLES, REPORT_ONLY=True)(csp_update(INLINE_STYLES)(view))
 
 
 def shows_email(view):
-    """For a page that shows an email as mailed, or embeds one: allow its inline styles, in the
-    enforced and the report-only policy alike."""
-    return csp_update(EMAIL_STYLES, REPORT_ONLY=True)(csp_update(EMAIL_STYLES)(view))
+    """For a page that shows an email as mailed, or embeds one."""
+    return shows_inline_styles(view)
 
 
 def framed_by_own_pages(view):

@@ -25,3 +25,4 @@ urlpatterns = [
 
 handler400 = "config.errors.bad_request"
 handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -108,3 +108,23 @@ def test_checks_warn_when_an_https_site_trusts_no_proxy_for_client_addresses():
         assert "paperboy.W007" not in {m.id for m in run_checks(tags=["paperboy"])}
     with override_settings(SITE_URL="http://papers.internal"):
         assert "paperboy.W007" not in {m.id for m in run_checks(tags=["paperboy"])}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/admin/", "/admin/django_celery_beat/periodictask/add/", "/staff/sending/"])
+def test_staff_pages_work_without_inline_code_or_styles(admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    data_blocks = re.compile(r'<script [^>]*type="application/json"[^>]*>')
+    assert not [tag for tag in INLINE_CODE.findall(response.text) if not data_blocks.match(tag)]
+    assert "<style" not in response.text
+    assert not re.search(r'\sstyle="', response.text)
+
+
+@pytest.mark.django_db
+def test_the_schedule_form_still_says_the_crontab_in_words_from_a_static_script(admin_client):
+    page = admin_client.get("/admin/django_celery_beat/periodictask/add/").text
+    assert 'id="readable-crontabs"' in page
+    assert "/static/js/periodictask_crontab.js" in page
+    assert "/static/admin/js/change_form.js" in page
