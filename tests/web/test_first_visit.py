@@ -4,6 +4,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
@@ -63,4 +64,6 @@ def test_the_dashboard_says_what_is_alive_in_a_readable_green(staff):
     Heartbeat.objects.create(name="beat", last_seen_at=timezone.now())
     page = staff.get(reverse("tracking-dashboard")).content.decode()
     assert "Celery beat and worker (a scheduled heartbeat ran): last heartbeat" in page
-    assert ".sending .ok { color: #1e6b2a;" in page
+    assert "css/dashboard.css" in page
+    css = (settings.BASE_DIR / "static" / "css" / "dashboard.css").read_text()
+    assert ".sending .ok { color: #1e6b2a;" in css  # 6.9:1 on white
