@@ -75,18 +75,6 @@ def terms(text: str) -> list[str]:
     return [s for s in stems if s] + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a and b]
 
 
-def count_mentions(phrase: Sequence[str], text: Sequence[str]) -> int:
-    """How often the phrase's words occur in the text's words, in order, as the same words."""
-    size = len(phrase)
-    if not size:
-        return 0
-    return sum(
-        1
-        for i in range(len(text) - size + 1)
-        if all(same_word(p, w) for p, w in zip(phrase, text[i : i + size], strict=True))
-    )
-
-
 class Mentions:
     """Which documents mention a phrase (see the module docstring). Each document keeps where
     each stem occurs, so a phrase is only compared where its first word's stem is."""
@@ -113,10 +101,15 @@ class Mentions:
             target = key.split()
             stems = [_stem(w) for w in target]
             for i in self.by_stem.get(stems[0], []) if target else []:
-                found[i] = any(self._at(i, j, target, stems) for j in self.at[i][stems[0]])
+                found[i] = self.count(i, target) > 0
         return self._cache[key]
 
-    def _at(self, i: int, j: int, target: list[str], stems: list[str]) -> bool:
+    def count(self, i: int, phrase: Sequence[str]) -> int:
+        """How often document i mentions the phrase (given as its words)."""
+        stems = [_stem(w) for w in phrase]
+        return sum(1 for j in self.at[i].get(stems[0], []) if self._at(i, j, phrase, stems)) if stems else 0
+
+    def _at(self, i: int, j: int, target: Sequence[str], stems: list[str]) -> bool:
         end = j + len(target)
         return self.stems[i][j:end] == stems and all(
             same_word(t, w) for t, w in zip(target, self.words[i][j:end], strict=True)
