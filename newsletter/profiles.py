@@ -76,9 +76,11 @@ def _rows(index: "PaperIndex", paper_ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(index.library_rows[p] for p in paper_ids if p in index.library_rows))
 
 
-def reason(reader: "ReaderDoc", index: "PaperIndex", col: int) -> str:
-    """ "like 'Paper X' you liked": the reader's seed or 👍 most similar to the pick."""
+def reasons(reader: "ReaderDoc", index: "PaperIndex", cols: Sequence[int]) -> list[str]:
+    """ "like 'Paper X' you liked" for each column: the reader's seed or 👍 most like the pick."""
     candidates = [(p, "added") for p in reader.seed_ids] + [(p, "liked") for p in reader.liked_ids]
     known = [(index.library_rows[p], how) for p, how in candidates if p in index.library_rows]
-    row, how = max(known, key=lambda item: index.library_sim[item[0], col])
-    return f"like '{index.library_titles[row]}' you {how}"
+    if not cols or not known:
+        return ["" for _ in cols]
+    nearest = index.library_sim[np.ix_([row for row, _ in known], list(cols))].argmax(axis=0)
+    return [f"like '{index.library_titles[known[k][0]]}' you {known[k][1]}" for k in nearest.tolist()]
