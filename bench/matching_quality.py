@@ -24,7 +24,8 @@ Reader kinds (`--kinds`, default all):
 - fine_seeds, category_seeds: protocol B, fine_feedback, category_feedback: protocol C of
   PROTOCOLS.md (bench/matching_protocols.py), with `<method>_last_half`.
 
-Systems: ours (the product's rank()), bm25 and baseline (keyword) everywhere, svm
+Systems: ours (the product's rank()), bm25 and baseline (keyword; for topic readers both are
+given the label's phrase) everywhere, svm
 (arxiv-sanity-lite) for seeds and feedback; see bench/matching_baselines.py. `--semantic` turns on
 the product's optional embeddings with paper vectors from a cache (never downloaded): `dev.npy`
 and `dev_ids.json` (paper ids in row order, text "title. abstract") under --embeddings, default
@@ -124,22 +125,27 @@ def static_kinds(rows, readers, kinds, window, ctx) -> Scores:
             continue
         d = Day.cached(day, group, ctx) if window == 1 else Day(day, group, ctx)
         relevant = {label: np.array([is_relevant(r, k, label) for r in group]) for k, _, label in readers}
-        if {"fine_phrase", "category_phrase"} & kinds:
-            phrases = [p for _, p, _ in readers]
-            systems = {
-                "ours": ours(d, [dict(interests=interests([p])) for p in phrases]),
+        phrases = [p for _, p, _ in readers]
+        lexical = {}
+        if {"fine_phrase", "category_phrase", "fine_topic", "category_topic"} & kinds:
+            lexical = {
                 "bm25": baselines.bm25(phrases, group),
                 "baseline": baselines.keyword(phrases, group, rng),
             }
+        if {"fine_phrase", "category_phrase"} & kinds:
+            systems = {"ours": ours(d, [dict(interests=interests([p])) for p in phrases]), **lexical}
             for i, (kind, _, label) in enumerate(readers):
                 if f"{kind}_phrase" in kinds:
                     scores.add(f"{kind}_phrase", systems, i, relevant[label])
         if {"fine_topic", "category_topic"} & kinds:
             d.topics, d.topic_ids = topics, tagged(group, rules)
-            picks = ours(d, [dict(topic_ids=(topic_of[label],)) for _, _, label in readers])
+            systems = {
+                "ours": ours(d, [dict(topic_ids=(topic_of[label],)) for _, _, label in readers]),
+                **lexical,
+            }
             for i, (kind, _, label) in enumerate(readers):
                 if f"{kind}_topic" in kinds:
-                    scores.add(f"{kind}_topic", {"ours": picks}, i, relevant[label])
+                    scores.add(f"{kind}_topic", systems, i, relevant[label])
             d.topics, d.topic_ids = {}, {}
         if "multi_interest" in kinds:
             multi_day(scores, d, multi, relevant, rng)
