@@ -224,7 +224,7 @@ def rank_block(readers: Sequence[ReaderDoc], index: PaperIndex, boost: np.ndarra
         best = np.where(from_profile, learned, best)
         unit = np.where(from_profile, -1, unit)
     allowed = _candidates(readers, index) & np.isfinite(key)
-    score = np.where(allowed, 1.0 - key + TIE_BREAK * best * reader_boost, -np.inf)
+    score = np.where(allowed, 1.0 - key.astype(np.float64) + TIE_BREAK * best * reader_boost, -np.inf)
     top, top_score = _top(score, max((r.size for r in readers), default=0))
     results: dict[int, list[Pick]] = {}
     for i, (reader, cols, scores) in enumerate(zip(readers, top.tolist(), top_score.tolist(), strict=True)):

@@ -58,9 +58,14 @@ def same_word(a: str, b: str) -> bool:
     return max(len(a), len(b)) - common <= INFLECTION and _stem(a) == _stem(b)
 
 
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str | None:
+    return None if word in _STOP or len(word) < 2 else _stemmer.stemWord(word)
+
+
 def _stems(text: str) -> list[str | None]:
     """Stemmed words in order, None where a stop word was (so bigrams never span one)."""
-    return [None if w in _STOP or len(w) < 2 else _stem(w) for w in _WORD.findall(text.lower())]
+    return list(map(_term, _WORD.findall(text.lower())))
 
 
 def tokens(text: str) -> list[str]:

@@ -66,8 +66,8 @@ def unit_keys(rel: np.ndarray, boost: np.ndarray, floor: float = MIN_RELEVANCE) 
     order = np.argsort(-np.where(relevant, rel * boost, -1.0), axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(rel.shape[1])[None, :], axis=1)
-    n = np.maximum(np.where(relevant, rel, 0.0).sum(axis=1, keepdims=True), 1e-6)
-    return np.where(relevant, ranks / n, np.inf)
+    n = np.maximum(np.where(relevant, rel, 0.0).sum(axis=1, keepdims=True, dtype=np.float64), 1e-6)
+    return np.where(relevant, ranks / n, np.inf).astype(np.float32)
 
 
 @dataclass(slots=True)
@@ -127,7 +127,7 @@ def block_units(readers: Sequence["ReaderDoc"], index: "PaperIndex") -> BlockUni
     first_follow = n_topics + len(block.phrases)
     pad = first_follow + len(block.follows)
     width = max((len(r) for r in rows_per_reader), default=0)
-    block.slots = np.full((len(readers), max(width, 1)), pad, dtype=np.int64)
+    block.slots = np.full((len(readers), max(width, 1)), pad, dtype=np.int32)
     for i, rows in enumerate(rows_per_reader):
         block.slots[i, : len(rows)] = [r if r >= 0 else first_follow - 1 - r for r in rows]
     return block
