@@ -195,9 +195,10 @@ def main() -> None:
     rows = [r for r in load_papers(args.data) if in_split(r, args.split)]
     if args.semantic:
         ctx["semantic"] = protocols.load_embeddings(args.embeddings, rows)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = run(rows, load_readers(topics), kinds, args.window_days, ctx)
-    print(f"{len(rows)} papers, window {args.window_days} day(s), {time.perf_counter() - started:.0f} s")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{len(rows)} papers, window {args.window_days} day(s), {seconds:.0f} s ({cpu:.0f} s CPU)")
     for kind, figures in result.items():
         print(f"{kind:18} ({figures['reader_days']} reader-days)")
         for system, f in figures.items():

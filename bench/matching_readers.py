@@ -44,9 +44,10 @@ class Day:
 
     @classmethod
     def cached(cls, day: date, rows: list[dict], ctx: dict) -> "Day":
-        """One Day per date for all reader kinds of a run (the index is the slow part)."""
+        """The same Day while a run stays on one date (a whole run's indexes would take GBs)."""
         days = ctx.setdefault("days", {})
         if day not in days:
+            days.clear()
             days[day] = cls(day, rows, ctx)
         return days[day]
 
