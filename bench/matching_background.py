@@ -2,8 +2,9 @@
 
     python bench/matching_background.py [--data PATH] [--split even|odd] [--min-df N] [--out PATH]
 
-The committed newsletter/data/background_df.tsv.gz is built from the DEV papers with the defaults.
-`--split even` keeps every other day, to check matching on the other days (`--split odd`).
+None is committed (it showed no gain, see newsletter/textmodel.py); to measure one again, build it
+with `--split even --out PATH` and compare `bench/matching_quality.py --split odd --background PATH`
+with `--background none`.
 """
 
 import argparse

@@ -6,7 +6,6 @@ here; sending.py claims, sends and records.
 Reads are in bulk per chunk of deliveries, so the query count per digest stays near zero.
 """
 
-import inspect
 import logging
 import time
 from collections import defaultdict
@@ -127,15 +126,19 @@ def build_day(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
 
 
 def paper_docs(papers: Sequence[Paper]) -> list[matching.PaperDoc]:
-    """PaperDocs with their applied, active topics (one query)."""
-    links = defaultdict(set)
-    applied = PaperTopic.objects.applied().filter(paper__in=[p.pk for p in papers], topic__active=True)
-    for paper_id, topic_id in applied.values_list("paper_id", "topic_id"):
-        links[paper_id].add(topic_id)
-    return [paper_doc(p, frozenset(links[p.pk])) for p in papers]
+    """PaperDocs with their applied and editor-removed active topics (one query)."""
+    links, removed = defaultdict(set), defaultdict(set)
+    active = PaperTopic.objects.filter(paper__in=[p.pk for p in papers], topic__active=True)
+    for paper_id, topic_id, origin in active.values_list("paper_id", "topic_id", "origin"):
+        (removed if origin == PaperTopic.Origin.EDITOR_REMOVED else links)[paper_id].add(topic_id)
+    return [paper_doc(p, frozenset(links[p.pk]), frozenset(removed[p.pk])) for p in papers]
 
 
-def paper_doc(paper: Paper, topic_ids: frozenset[int]) -> matching.PaperDoc:
+def paper_doc(
+    paper: Paper, topic_ids: frozenset[int] = frozenset(), removed_topic_ids: frozenset[int] = frozenset()
+) -> matching.PaperDoc:
+    """The plain document matching sees, for the day's papers and for a reader's library (seeds,
+    👍, 👎) alike; select_related("organization") saves a query per paper."""
     return matching.PaperDoc(
         id=paper.pk,
         title=paper.title,
@@ -147,6 +150,7 @@ def paper_doc(paper: Paper, topic_ids: frozenset[int]) -> matching.PaperDoc:
         categories=tuple(paper.categories),
         authors=tuple(paper.authors),
         organization=paper.organization.name if paper.organization_id else "",
+        removed_topic_ids=removed_topic_ids,
     )
 
 
@@ -211,7 +215,7 @@ def rank_readers(
     index, renderer = day_papers(now)
     issue_dates = issue_dates or {}
     docs, library, pinned = chunk_docs(readers, now, issue_dates)
-    ranked = rank(docs, index, now, library)
+    ranked = matching.rank(docs, index, now, library=library)
     renderer.add_pinned(pinned)
     for doc in docs:
         pins = [pin_doc for paper, pin_doc in pinned.items() if paper.pinned_on == issue_dates.get(doc.id)]
@@ -233,13 +237,6 @@ def chunk_docs(
         reader_doc(reader, topics[reader["id"]], sent[reader["id"]], now, taught, seeds) for reader in readers
     ]
     return readers_docs, {p.pk: docs[p.pk] for p in library}, {p: docs[p.pk] for p in pinned}
-
-
-def rank(readers, index, now, library) -> dict[int, list]:
-    """matching.rank, given the readers' rated and seeded papers once it takes them."""
-    if "library" in inspect.signature(matching.rank).parameters:
-        return matching.rank(readers, index, now, library=library)
-    return matching.rank(readers, index, now)
 
 
 def match_chunk(chunk: Chunk, sendable: list[tuple[int, dict, date]], now: datetime) -> None:

@@ -3,26 +3,36 @@
 digests.py turns rows into these data classes, builds the day's index once, calls rank() for each
 chunk of readers, and turns the picks back into deliveries.
 
-A reader's query is a handful of "units": each followed topic and each free-text interest
-(comma-separated). Every unit is scored against every paper once per block of readers (units are
-shared: thousands of readers follow the same topic), a reader's relevance to a paper is its best
-unit, and that unit is also the reason shown in the email. Popularity and editor picks only
-reorder papers that are already relevant: they never qualify a paper on their own.
+A reader's query is a handful of "units": each followed topic, each free-text interest
+(comma-separated), each followed author or organization, and the profile learned from the
+reader's seed papers and 👍/👎 (newsletter.profiles). Shared units are scored against every paper
+once per block of readers (thousands of readers follow the same topic).
+
+Balance: a unit's relevant papers are those above MIN_RELEVANCE; the r-th best of its n
+gets the key (r - 1) / n, and a reader's papers go out in order of their best key. So every unit
+with a relevant paper gets its best one first, then units take turns in proportion to how many
+relevant papers each has that day; equal keys go to the more relevant paper. The unit that gave
+a paper its key is the reason shown in the email. Popularity and editor picks reorder a unit's
+papers (except for readers who asked for "only what matches me"): they never qualify a paper.
+
+Semantic ranking is optional: build_index(..., semantic=Semantic(papers, encode)) with the day's
+paper embeddings (papers x d, float32, L2-normalised, rows in the order of `papers`) and a
+callable that embeds texts the same way (newsletter.embeddings.encode). Phrase relevance then
+averages BM25 relevance and the phrase's cosine; the profile averages TF-IDF and embedding
+cosines (library papers are embedded with `encode(paper_text)` unless `Semantic.library` has
+them by paper id). Without it everything is lexical.
 """
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
-from newsletter.textmodel import Background, TextIndex
+from newsletter import profiles, units
+from newsletter.textmodel import Background, Mentions, TextIndex
+from newsletter.units import MIN_RELEVANCE, interest_phrases, unit_keys  # noqa: F401 (public)
 
-MIN_RELEVANCE = 0.2  # share of the query's IDF mass a paper must cover to be sent at all
-TAGGED = 0.8  # relevance of a paper the catalog tagged with the reader's topic
-IN_CATEGORY = 0.5  # relevance of a paper in an arXiv category the reader's topic follows
 POPULARITY_WEIGHT = 0.25  # up to +25% for a much-upvoted paper
 FEATURED_WEIGHT = 0.2  # +20% for an editor's pick
 FRESHNESS_WEIGHT = 0.1  # up to +10% for a paper first seen in the last hours
@@ -30,9 +40,9 @@ FRESHNESS_HOURS = 48.0
 UPVOTES_SCALE = 200  # upvotes at which the popularity boost is full
 TRENDING_UPVOTES = 50  # from here on the reason "trending: N upvotes" is shown
 BLOCK_READERS = 4096  # readers scored at once: bounds the dense block to ~4096 x papers floats
-MAX_INTERESTS = 10  # free-text interests considered per reader
-
-_SPLIT = re.compile(r"[,;\n]+")
+# Equal keys are ordered by relevance x boost (<= ~2): scaled so it never crosses two distinct
+# keys, which differ by at least 1 / papers^2.
+TIE_BREAK = 1e-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,27 +113,51 @@ class PaperIndex:
     topic_reasons: list[str] = field(default_factory=list)  # per topic row
     paper_reasons: list[tuple[str, ...]] = field(default_factory=list)  # per paper: pick, trending
     id_set: frozenset[int] = frozenset()
+    semantic: "Semantic | None" = None
+    mentions: Mentions | None = None
+    by_author: dict[str, list[int]] = field(default_factory=dict)  # casefolded name -> columns
+    by_org: dict[str, list[int]] = field(default_factory=dict)
+    # Library papers (seeds, 👍, 👎) met so far: paper id -> row of `library_sim` (x papers).
+    library_rows: dict[int, int] = field(default_factory=dict)
+    library_titles: list[str] = field(default_factory=list)
+    library_sim: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic:
+    """Optional sentence embeddings: the day's papers (papers x d, float32, L2-normalised, in the
+    order of the index's papers) and the function that embeds other texts the same way."""
+
+    papers: np.ndarray
+    encode: Callable[[Sequence[str]], np.ndarray]
+    library: Mapping[int, np.ndarray] = field(default_factory=dict)  # paper id -> embedding
+    paper_text: Callable[[str, str], str] = "{}. {}".format  # (title, abstract) -> embedded text
 
 
 def build_index(
-    papers: Sequence[PaperDoc], topics: Mapping[int, TopicDoc], background: Background | None = None
+    papers: Sequence[PaperDoc],
+    topics: Mapping[int, TopicDoc],
+    background: Background | None = None,
+    semantic: Semantic | None = None,
 ) -> PaperIndex:
     text = TextIndex([(p.title, p.abstract) for p in papers], background)
-    index = PaperIndex(
-        papers=papers,
-        topics=topics,
-        text=text,
-        position={p.id: i for i, p in enumerate(papers)},
-        paper_ids=np.array([p.id for p in papers], dtype=np.int64),
-        first_seen=np.array([p.first_seen_at.timestamp() for p in papers], dtype=np.float64),
-        upvotes=np.array([p.upvotes for p in papers], dtype=np.int64),
-        featured=np.array([p.featured for p in papers], dtype=bool),
-    )
+    index = PaperIndex(papers=papers, topics=topics, text=text, semantic=semantic)
+    index.mentions = Mentions([f"{p.title}\n{p.abstract}" for p in papers])
+    index.position = {p.id: i for i, p in enumerate(papers)}
+    index.paper_ids = np.array([p.id for p in papers], dtype=np.int64)
+    index.first_seen = np.array([p.first_seen_at.timestamp() for p in papers], dtype=np.float64)
+    index.upvotes = np.array([p.upvotes for p in papers], dtype=np.int64)
+    index.featured = np.array([p.featured for p in papers], dtype=bool)
     index.id_set = frozenset(index.position)
     index.paper_reasons = [_paper_reasons(p) for p in papers]
+    for col, paper in enumerate(papers):
+        for name in paper.authors:
+            index.by_author.setdefault(name.casefold(), []).append(col)
+        if paper.organization:
+            index.by_org.setdefault(paper.organization.casefold(), []).append(col)
     index.topic_row = {topic_id: row for row, topic_id in enumerate(topics)}
     index.topic_reasons = [f"matches your topic {t.name}" for t in topics.values()]
-    index.topic_relevance = _topic_relevance(papers, list(topics.values()), text)
+    index.topic_relevance = units.topic_relevance(index, list(topics.values()))
     return index
 
 
@@ -134,44 +168,29 @@ def _paper_reasons(paper: PaperDoc) -> tuple[str, ...]:
     return reasons
 
 
-def _topic_relevance(papers: Sequence[PaperDoc], topics: list[TopicDoc], text: TextIndex) -> np.ndarray:
-    """Topics x papers: the best of its phrases, the catalog's tag, its arXiv categories."""
-    rel = np.zeros((len(topics), len(papers)), dtype=np.float32)
-    for row, topic in enumerate(topics):
-        phrases = [p for p in [topic.name, *topic.keywords] if p.strip()]
-        if phrases and len(papers):
-            rel[row] = text.relevance(phrases).max(axis=0)
-        cats = set(topic.categories)
-        for col, paper in enumerate(papers):
-            if topic.id in paper.topic_ids:
-                rel[row, col] = max(rel[row, col], TAGGED)
-            elif cats and cats.intersection(paper.categories):
-                rel[row, col] = max(rel[row, col], IN_CATEGORY)
-    return rel
-
-
-@lru_cache(maxsize=100_000)
-def interest_phrases(interests: str) -> tuple[str, ...]:
-    """ "speculative decoding; RL for reasoning" -> two interests, each matched on its own."""
-    phrases = (" ".join(p.split()) for p in _SPLIT.split(interests))
-    return tuple(p for p in phrases if p)[:MAX_INTERESTS]
-
-
 def match_readers(
     readers: Sequence[ReaderDoc],
     papers: Sequence[PaperDoc],
     topics: Mapping[int, TopicDoc],
     now: datetime,
+    library: Mapping[int, PaperDoc] | None = None,
 ) -> dict[int, list[Pick]]:
-    return rank(readers, build_index(papers, topics), now)
+    return rank(readers, build_index(papers, topics), now, library)
 
 
-def rank(readers: Sequence[ReaderDoc], index: PaperIndex, now: datetime) -> dict[int, list[Pick]]:
-    """Reader id -> the reader's picks, best first (an empty list: send nothing)."""
+def rank(
+    readers: Sequence[ReaderDoc],
+    index: PaperIndex,
+    now: datetime,
+    library: Mapping[int, PaperDoc] | None = None,
+) -> dict[int, list[Pick]]:
+    """Reader id -> the reader's picks, best first (an empty list: send nothing). `library` holds
+    the PaperDocs of the readers' seed, liked and disliked papers (missing ones are ignored)."""
     results: dict[int, list[Pick]] = {}
     if not len(index.papers):
         return {reader.id: [] for reader in readers}
     boost = popularity_boost(index, now)
+    profiles.prepare(index, readers, library or {})
     for start in range(0, len(readers), BLOCK_READERS):
         results.update(rank_block(readers[start : start + BLOCK_READERS], index, boost))
     return results
@@ -188,77 +207,60 @@ def popularity_boost(index: PaperIndex, now: datetime) -> np.ndarray:
 
 
 def rank_block(readers: Sequence[ReaderDoc], index: PaperIndex, boost: np.ndarray) -> dict[int, list[Pick]]:
-    phrases, slots = _block_units(readers, index)
-    n_topics = len(index.topic_reasons)
-    unit_rel = np.vstack(
-        [
-            index.topic_relevance,
-            index.text.relevance(phrases) if phrases else np.zeros((0, len(index.papers)), np.float32),
-            np.zeros((1, len(index.papers)), np.float32),  # the padding unit: relevant to nothing
-        ]
-    )
-    best, unit = _best_unit(unit_rel, slots)
-    allowed = _candidates(readers, index) & (best >= MIN_RELEVANCE)
-    score = np.where(allowed, best * boost[None, :], -np.inf)
+    block = units.block_units(readers, index)
+    plain = np.array([r.trending == "matches" for r in readers])
+    reader_boost = np.where(plain[:, None], 1.0, boost[None, :]).astype(np.float32)
+    rel = block.relevance(index)
+    keys = np.vstack([unit_keys(rel, boost), unit_keys(rel, np.ones_like(boost))])
+    slots = block.slots + np.where(plain, len(rel), 0)[:, None]  # plain readers use unboosted keys
+    key, unit = _best_unit(keys, slots)
+    unit %= len(rel)
+    best = np.take_along_axis(rel, unit, axis=0)
+    learned = profiles.block_scores(readers, index)
+    if learned is not None:
+        prof_key = unit_keys(learned, reader_boost, profiles.PROFILE_MIN)
+        from_profile = prof_key < key
+        key = np.where(from_profile, prof_key, key)
+        best = np.where(from_profile, learned, best)
+        unit = np.where(from_profile, -1, unit)
+    allowed = _candidates(readers, index) & np.isfinite(key)
+    score = np.where(allowed, 1.0 - key.astype(np.float64) + TIE_BREAK * best * reader_boost, -np.inf)
     top, top_score = _top(score, max((r.size for r in readers), default=0))
-    unit_reasons = index.topic_reasons + [f"mentions '{p}'" for p in phrases]
     results: dict[int, list[Pick]] = {}
     for i, (reader, cols, scores) in enumerate(zip(readers, top.tolist(), top_score.tolist(), strict=True)):
-        picks = []
-        for col, s in zip(cols[: max(reader.size, 0)], scores, strict=False):
-            if s == -np.inf:
-                break
-            u = int(unit[i, col])
-            reason = (
-                unit_reasons[u]
-                if u < n_topics or best[i, col] >= 0.75
-                else f"related to '{phrases[u - n_topics]}'"
+        chosen = [col for col, s in zip(cols[: max(reader.size, 0)], scores, strict=False) if s != -np.inf]
+        learned_cols = [col for col in chosen if unit[i, col] < 0]
+        liked = dict(zip(learned_cols, profiles.reasons(reader, index, learned_cols), strict=True))
+        results[reader.id] = [
+            Pick(
+                int(index.paper_ids[col]),
+                float(score[i, col]),
+                (
+                    liked[col] if col in liked else block.reason(index, int(unit[i, col]), col),
+                    *index.paper_reasons[col],
+                ),
+                float(best[i, col]),
             )
-            picks.append(
-                Pick(int(index.paper_ids[col]), s, (reason, *index.paper_reasons[col]), float(best[i, col]))
-            )
-        results[reader.id] = picks
+            for col in chosen
+        ]
     return results
 
 
-def _block_units(readers: Sequence[ReaderDoc], index: PaperIndex) -> tuple[list[str], np.ndarray]:
-    """The block's distinct interest phrases, and each reader's unit rows (padded) into
-    [topics..., phrases..., padding]."""
-    n_topics = len(index.topic_reasons)
-    phrase_row: dict[str, int] = {}
-    phrases: list[str] = []
-    rows_per_reader = []
-    for reader in readers:
-        rows = [index.topic_row[t] for t in reader.topic_ids if t in index.topic_row]
-        for phrase in interest_phrases(reader.interests):
-            key = phrase.lower()
-            if key not in phrase_row:
-                phrase_row[key] = len(phrases)
-                phrases.append(phrase)
-            rows.append(n_topics + phrase_row[key])
-        rows_per_reader.append(rows)
-    pad = n_topics + len(phrases)
-    width = max((len(r) for r in rows_per_reader), default=0)
-    slots = np.full((len(readers), max(width, 1)), pad, dtype=np.int32)
-    for i, rows in enumerate(rows_per_reader):
-        slots[i, : len(rows)] = rows
-    return phrases, slots
-
-
-def _best_unit(unit_rel: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Readers x papers: the relevance of the reader's best unit, and which unit that is."""
-    best = unit_rel[slots[:, 0]]
-    unit = np.repeat(slots[:, :1], unit_rel.shape[1], axis=1)
+def _best_unit(keys: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Readers x papers: the reader's smallest key over their units, and which unit gave it."""
+    best = keys[slots[:, 0]]
+    unit = np.repeat(slots[:, :1], keys.shape[1], axis=1)
     for k in range(1, slots.shape[1]):
-        rel = unit_rel[slots[:, k]]
-        better = rel > best
-        best = np.where(better, rel, best)
+        key = keys[slots[:, k]]
+        better = key < best
+        best = np.where(better, key, best)
         unit = np.where(better, slots[:, k : k + 1], unit)
     return best, unit
 
 
 def _candidates(readers: Sequence[ReaderDoc], index: PaperIndex) -> np.ndarray:
-    """Readers x papers: first seen after the reader's `since`, and never sent to them."""
+    """Readers x papers: first seen after the reader's `since`, never sent to them, and not
+    mentioning a word or phrase they muted."""
     since = np.array([r.since.timestamp() for r in readers], dtype=np.float64)
     allowed = index.first_seen[None, :] > since[:, None]
     for i, reader in enumerate(readers):
@@ -266,6 +268,9 @@ def _candidates(readers: Sequence[ReaderDoc], index: PaperIndex) -> np.ndarray:
             sent = reader.exclude & index.id_set
             if sent:
                 allowed[i, [index.position[paper_id] for paper_id in sent]] = False
+        for muted in reader.muted:
+            if muted.strip():
+                allowed[i] &= ~index.mentions.find(muted)
     return allowed
 
 

@@ -14,7 +14,6 @@ from tests.digest.builders import make_paper, make_reader, make_robot_paper, mak
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-NEEDS_RANK = "rank() filters mutes and ranks follows (the ranking issue); remove this mark when it does"
 
 
 @pytest.fixture(autouse=True)
@@ -171,7 +170,6 @@ def test_view_in_browser_shows_the_same_sections_and_feedback_links(client: Clie
     assert f"/feedback/{token}/save/" in page
 
 
-@pytest.mark.xfail(reason=NEEDS_RANK, strict=True)
 def test_a_muted_paper_never_reaches_the_reader():
     topic = make_topic()
     kept = make_paper(topic)
@@ -181,7 +179,6 @@ def test_a_muted_paper_never_reaches_the_reader():
     assert DigestDelivery.objects.get().paper_ids == [kept.pk]
 
 
-@pytest.mark.xfail(reason=NEEDS_RANK, strict=True)
 def test_a_followed_authors_new_paper_is_sent_with_its_reason():
     paper = make_robot_paper()
     paper.authors = ["Jane Doe", "John Roe"]

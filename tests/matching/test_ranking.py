@@ -96,12 +96,10 @@ def test_popularity_and_editor_picks_alone_never_qualify_a_paper():
     assert picked(result) == [1]
 
 
-def test_a_word_that_barely_overlaps_is_cut_by_the_minimum_relevance():
-    result = match_readers(
-        [reader(interests="speculative decoding of protein structure")], [PARTIAL, *fillers()], {}, NOW
-    )
+def test_a_paper_sharing_no_word_with_the_interest_is_never_sent():
+    result = match_readers([reader(interests="quantum chromodynamics")], [PARTIAL, SPEC, *fillers()], {}, NOW)
 
-    assert 3 not in picked(result)
+    assert picked(result) == []
 
 
 def test_upvotes_put_the_trending_paper_first_among_equally_relevant_ones():

@@ -22,19 +22,32 @@ WORDS = [
 ]
 
 
+def unit_key_loop(row, boost):
+    """(r - 1) / n for the r-th relevant paper by relevance x boost, n the relevance summed."""
+    relevant = [col for col in range(len(row)) if row[col] > matching.MIN_RELEVANCE]
+    ordered = sorted(relevant, key=lambda col: (-(row[col] * boost[col]), col))
+    mass = max(sum(float(row[col]) for col in relevant), 1e-6)
+    return {col: r / mass for r, col in enumerate(ordered)}
+
+
 def reference(readers, index, now):
-    """The obvious loop over reader x paper, one phrase at a time."""
+    """The obvious loop over reader x unit x paper, one phrase at a time."""
     boost = popularity_boost(index, now)
     out = {}
     for r in readers:
         rows = [index.topic_relevance[index.topic_row[t]] for t in r.topic_ids if t in index.topic_row]
         rows += [index.text.relevance([p])[0] for p in interest_phrases(r.interests)]
+        keys = [unit_key_loop(row, boost) for row in rows]
         scored = []
         for col, p in enumerate(index.papers):
-            rel = max((row[col] for row in rows), default=0.0)
-            if p.first_seen_at > r.since and p.id not in r.exclude and rel >= matching.MIN_RELEVANCE:
-                scored.append((-(rel * boost[col]), col, p.id))
-        out[r.id] = [paper_id for _, _, paper_id in sorted(scored)[: r.size]]
+            options = [
+                (k[col], -(row[col] * boost[col])) for k, row in zip(keys, rows, strict=True) if col in k
+            ]
+            if options and p.first_seen_at > r.since and p.id not in r.exclude:
+                key = min(o[0] for o in options)
+                tie = next(o[1] for o in options if o[0] == key)  # the first unit with that key
+                scored.append((key, tie, col, p.id))
+        out[r.id] = [paper_id for *_, paper_id in sorted(scored)[: r.size]]
     return out
 
 
@@ -91,5 +104,5 @@ def test_every_pick_says_why_and_scores_fall_down_the_list(population):
     result = rank(readers, index, NOW)
 
     for picks in result.values():
-        assert all(p.reasons and p.relevance >= matching.MIN_RELEVANCE for p in picks)
+        assert all(p.reasons and p.relevance > matching.MIN_RELEVANCE for p in picks)
         assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)

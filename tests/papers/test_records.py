@@ -2,6 +2,7 @@
 
 import pytest
 
+from newsletter.textmodel import same_word
 from papers.ingestion.records import (
     canonical_id,
     clean_text,
@@ -11,7 +12,7 @@ from papers.ingestion.records import (
     parse_arxiv_id,
 )
 from papers.models import Paper
-from papers.tagging import compile_topic, stem, tag_paper
+from papers.tagging import compile_topic, tag_paper
 
 
 @pytest.mark.parametrize(
@@ -73,10 +74,18 @@ def test_code_links_inside_abstracts_are_found():
 
 
 def test_word_forms_match_the_same_stem():
-    assert stem("hallucinations") == stem("hallucinated") == stem("hallucination")
-    assert stem("splatting") == stem("splat")
-    assert stem("agents") == stem("agent")
-    assert stem("images") == stem("image")
+    assert same_word("hallucinations", "hallucinated")
+    assert same_word("hallucinated", "hallucination")
+    assert same_word("splatting", "splat")
+    assert same_word("agents", "agent")
+    assert same_word("images", "image")
+
+
+def test_a_derived_word_is_not_the_same_word():
+    assert not same_word("truthfulness", "truth")
+    assert not same_word("computation", "computer")
+    rule = compile_topic(1, ["truthfulness"], [])
+    assert tag_paper("Cheaper ground truth", "Ground truth labels for segmentation.", [], [rule]) == {}
 
 
 def test_a_paper_matches_topics_by_phrase_and_category():
