@@ -16,10 +16,10 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 
-from newsletter import digest_signals, matching, sections
+from newsletter import digest_signals, embeddings, matching, sections, semantic
 from newsletter.delivery_states import MAY_HAVE_REACHED_READER
 from newsletter.emails import DigestRenderer
-from newsletter.models import DigestDelivery, Subscriber, email_hash
+from newsletter.models import DigestDelivery, PaperEmbedding, Subscriber, email_hash
 from newsletter.planning import local_date, suppressed_hashes
 from papers.models import Paper, PaperTopic, Topic
 
@@ -100,6 +100,10 @@ def day_signature(now: datetime) -> tuple:
         .filter(paper__in=papers)
         .aggregate(n=Count("id"), last=Max("id"), newest=Max("created_at")),
         tuple(Topic.objects.filter(active=True).order_by("id").values_list("id", "keywords", "categories")),
+        # Papers are embedded by a task after their import: the index takes their vectors in.
+        PaperEmbedding.objects.filter(paper__in=papers).aggregate(n=Count("id"), last=Max("computed_at"))
+        if embeddings.enabled()
+        else None,
     )
 
 
@@ -120,9 +124,18 @@ def build_day(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
     }
     docs = paper_docs(papers)
     started = time.monotonic()
-    index = matching.build_index(docs, topics)
+    index = matching.build_index(docs, topics, semantic=semantic_part(docs))
     log.info("digest: indexed %d papers in %.1fs", len(docs), time.monotonic() - started)
     return index, DigestRenderer(papers)
+
+
+def semantic_part(docs: Sequence[matching.PaperDoc]) -> matching.Semantic | None:
+    """The semantic model's share of the day's index, when an operator turned it on and the
+    papers are embedded; None keeps matching lexical."""
+    matrix = semantic.paper_matrix([doc.id for doc in docs])
+    if matrix is None:
+        return None
+    return matching.Semantic(papers=matrix, encode=semantic.encode_phrases, paper_text=embeddings.paper_text)
 
 
 def paper_docs(papers: Sequence[Paper]) -> list[matching.PaperDoc]:
@@ -215,6 +228,9 @@ def rank_readers(
     index, renderer = day_papers(now)
     issue_dates = issue_dates or {}
     docs, library, pinned = chunk_docs(readers, now, issue_dates)
+    if index.semantic is not None:  # stored vectors of the readers' seeds and rated papers
+        known = index.semantic.library
+        known.update(semantic.paper_vectors(pk for pk in library if pk not in known))
     ranked = matching.rank(docs, index, now, library=library)
     renderer.add_pinned(pinned)
     for doc in docs:

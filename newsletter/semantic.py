@@ -120,6 +120,18 @@ def paper_matrix(paper_ids: Sequence[int]) -> np.ndarray | None:
     return matrix
 
 
+def paper_vectors(paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
+    """{paper pk: (d,) float32} for the given papers that have a current vector (one query)."""
+    stored = PaperEmbedding.objects.filter(paper__in=list(paper_ids), model=embeddings.model_name())
+    return {pk: from_bytes(vector) for pk, vector in stored.values_list("paper_id", "vector")}
+
+
+def encode_phrases(phrases: Sequence[str]) -> np.ndarray:
+    """(n, d) for matching: each phrase's stored vector, encoded and stored the first time."""
+    vectors = phrase_vectors(phrases)
+    return np.vstack([vectors[p] for p in phrases]) if phrases else np.zeros((0, 0), np.float32)
+
+
 def phrase_vectors(phrases: Iterable[str]) -> dict[str, np.ndarray]:
     wanted = {p for p in phrases if p.strip()}
     if not wanted or not embeddings.enabled():

@@ -10,12 +10,14 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
-from newsletter import embeddings, semantic
+from newsletter import digests, embeddings, semantic
 from newsletter.models import PaperEmbedding, PhraseEmbedding
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import upsert_records
 from papers.pagecache import bump_catalogue_version
+from tests.digest.builders import make_paper, make_reader
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +183,27 @@ def test_an_editor_fixing_an_abstract_in_the_admin_queues_the_paper_again(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.post(url, {**form, "editor_note": "Checked."})
     assert callbacks == []
+
+
+def test_with_the_semantic_model_on_a_broad_interest_finds_papers_that_share_no_word_with_it(settings):
+    walking = make_paper(
+        title="A quadruped learns to walk on rough terrain",
+        abstract="Legged locomotion policies trained in simulation transfer to a real four-legged machine.",
+    )
+    folding = make_paper(
+        title="Predicting protein structures from sequence",
+        abstract="A transformer folds amino-acid chains into three-dimensional structures.",
+    )
+    reader = make_reader(interests="robotics")
+    now = timezone.now()
+
+    settings.PAPERBOY_SEMANTIC = False
+    lexical, _ = digests.preview(reader, now)
+    assert walking.pk not in [pick.paper_id for pick in lexical]
+
+    settings.PAPERBOY_SEMANTIC = True
+    semantic.embed_papers([walking.pk, folding.pk])
+    picks, _ = digests.preview(reader, now)
+    assert [pick.paper_id for pick in picks][0] == walking.pk
+    assert picks[0].reasons[0] == "related to 'robotics'"
+    assert PhraseEmbedding.objects.filter(phrase="robotics").exists()
