@@ -44,6 +44,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.site_data import synthetic_papers  # noqa: E402
 from config.celery_app import app as celery_app  # noqa: E402
 from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash  # noqa: E402
 from papers import tagging  # noqa: E402
@@ -83,28 +84,7 @@ def load_topics(data_dir: Path) -> list[Topic]:
 def read_papers(path: Path, count: int, rng: random.Random) -> list[dict]:
     """The most recent listing days of the DEV papers, or synthetic ones."""
     if not path.exists():
-        words = [
-            "model",
-            "learning",
-            "language",
-            "vision",
-            "agent",
-            "reasoning",
-            "diffusion",
-            "robot",
-            "graph",
-            "data",
-        ]
-        return [
-            {
-                "id": f"2611.{i:05d}",
-                "title": " ".join(rng.choices(words, k=8)).capitalize(),
-                "abstract": " ".join(rng.choices(words, k=150)),
-                "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.RO"])],
-                "topics": [],
-            }
-            for i in range(count)
-        ]
+        return synthetic_papers(count, rng)
     with gzip.open(path, "rt") as lines:
         records = [json.loads(line) for line in lines]
     records.sort(key=lambda r: (r["date"], r["id"]), reverse=True)

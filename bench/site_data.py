@@ -36,11 +36,8 @@ def weekdays_before(last: date, count: int) -> list[date]:
     return days
 
 
-def read_records(path: Path, count: int, rng: random.Random) -> list[dict]:
-    if path.exists():
-        with gzip.open(path, "rt") as lines:
-            records = [json.loads(line) for line in lines]
-        return rng.sample(records, min(count, len(records)))
+def synthetic_papers(count: int, rng: random.Random) -> list[dict]:
+    """Papers of random words, for a machine without the DEV data."""
     words = [
         "model",
         "learning",
@@ -59,9 +56,18 @@ def read_records(path: Path, count: int, rng: random.Random) -> list[dict]:
             "title": " ".join(rng.choices(words, k=8)).capitalize(),
             "abstract": " ".join(rng.choices(words, k=150)),
             "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.RO"])],
+            "topics": [],
         }
         for i in range(count)
     ]
+
+
+def read_records(path: Path, count: int, rng: random.Random) -> list[dict]:
+    if path.exists():
+        with gzip.open(path, "rt") as lines:
+            records = [json.loads(line) for line in lines]
+        return rng.sample(records, min(count, len(records)))
+    return synthetic_papers(count, rng)
 
 
 def make_paper(record: dict, day: date, orgs: list[Organization], rng: random.Random) -> Paper:
