@@ -1,6 +1,6 @@
 """Embed a papers file (JSON lines, gzipped: id, date, title, abstract) with the semantic model.
 
-    python -m bench.embed_papers ../shared/data/matching/dev.jsonl.gz --out /work/cache/minilm/dev
+    python -m bench.embed_papers ../shared/data/matching/dev.jsonl.gz --out var/bench-cache/minilm/dev
 
 writes ``dev.npy`` (float32, one row per paper, in file order) and ``dev_ids.json``. Papers of the
 days whose ``date.toordinal() // 7`` is even come first, day by day, and the files are written once

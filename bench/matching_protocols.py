@@ -161,7 +161,7 @@ class Embeddings:
 
 def load_embeddings(folder: Path | None, rows: list[dict]) -> Embeddings:
     """From dev.npy + dev_ids.json; rows without an embedding are dropped from `rows`."""
-    options = [folder] if folder else [ROOT / "var" / "bench-cache" / "minilm", Path("/work/cache/minilm")]
+    options = [folder] if folder else [ROOT / "var" / "bench-cache" / "minilm"]
     found = next((f for f in options if (f / "dev.npy").exists() and (f / "dev_ids.json").exists()), None)
     if found is None:
         sys.exit(f"matching_quality: no dev.npy and dev_ids.json in {', '.join(map(str, options))}")

@@ -29,7 +29,7 @@ given the label's phrase) everywhere, svm
 (arxiv-sanity-lite) for seeds and feedback; see bench/matching_baselines.py. `--semantic` turns on
 the product's optional embeddings with paper vectors from a cache (never downloaded): `dev.npy`
 and `dev_ids.json` (paper ids in row order, text "title. abstract") under --embeddings, default
-var/bench-cache/minilm, else /work/cache/minilm; phrases are embedded by newsletter.embeddings.
+var/bench-cache/minilm; phrases are embedded by newsletter.embeddings.
 """
 
 import argparse

@@ -18,6 +18,7 @@ from django.urls import reverse
 from newsletter import ratelimit, reader_signals, subscription_mail
 from newsletter.addresses import InvalidAddress, canonical_email
 from newsletter.emails import build_message
+from newsletter.first_digest import plan_first_digest
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
 from newsletter.tokens import PURPOSES, BadToken, read_reader_token, reader_token
 from papers.models import Topic
@@ -232,8 +233,6 @@ def confirm(subscriber: Subscriber, ip: str | None = None, user_agent: str = "")
     # Fresh double opt-in is exactly what a suppressed or erased address needed.
     Suppression.objects.filter(email_hash=email_hash(subscriber.email)).delete()
     log.info("subscriber %s confirmed", subscriber.pk)
-    from newsletter.first_digest import plan_first_digest  # the sending machinery imports us
-
     plan_first_digest(subscriber)
     return True
 
