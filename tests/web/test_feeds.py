@@ -81,3 +81,12 @@ def test_a_tampered_or_borrowed_feed_link_finds_nothing(client):
     assert client.get(reverse("feed", args=[token[:-2] + "xx"])).status_code == 404
     manage_token = make_token(reader.key, "manage")
     assert client.get(reverse("feed", args=[manage_token])).status_code == 404
+
+
+def test_signing_out_all_links_revokes_the_private_feed(client):
+    reader = make_subscriber()
+    old = subscriptions.path_for(reader, "feed")
+    assert client.get(old).status_code == 200
+    subscriptions.sign_out_links(reader)
+    assert client.get(old).status_code == 404
+    assert client.get(subscriptions.path_for(reader, "feed")).status_code == 200
