@@ -183,6 +183,21 @@ def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_
     assert reader.consents.get(action="confirm").choices["topics"] == ["theirs"]
 
 
+def test_seed_papers_and_follows_from_a_strangers_sign_up_also_wait_for_the_confirmation(
+    client, django_capture_on_commit_callbacks
+):
+    reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[make_topic()])
+    data = signup_data("known@example.org", seed_papers="2510.01001", followed_authors="Jane Doe")
+    with django_capture_on_commit_callbacks():  # the seed's import task is not run here
+        post(client, data)
+    assert not reader.seeds.exists()
+    assert not reader.follows.exists()
+    with django_capture_on_commit_callbacks():
+        client.post(subscriptions.path_for(reader, "confirm"))
+    assert list(reader.seeds.values_list("arxiv_id", flat=True)) == ["2510.01001"]
+    assert list(reader.follows.values_list("name", flat=True)) == ["Jane Doe"]
+
+
 def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_waiting(client):
     mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
     reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
