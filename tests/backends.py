@@ -59,15 +59,19 @@ class SlowOutboxBackend(OutboxBackend):
         """Raise after the message was delivered."""
 
 
+def esp_error(status: int, reason: str, body: bytes) -> AnymailAPIError:
+    """What Anymail raises for an ESP's HTTP error answer."""
+    response = requests.Response()
+    response.status_code, response.reason, response._content = status, reason, body
+    return AnymailAPIError(f"The ESP answered {status} {reason}", status_code=status, response=response)
+
+
 class TransientFailureBackend(SlowOutboxBackend):
     """The ESP answers 503 for the chosen recipients, FLAKY_FAILURES times each."""
 
     def misbehave(self, message, recipient: str) -> None:
         if len(attempts(recipient)) <= int(os.environ.get("FLAKY_FAILURES", "1")):
-            response = requests.Response()
-            response.status_code, response.reason = 503, "Service Unavailable"
-            response._content = b'{"message": "temporarily unavailable"}'
-            raise AnymailAPIError("The ESP is unavailable", status_code=503, response=response)
+            raise esp_error(503, "Service Unavailable", b'{"message": "temporarily unavailable"}')
 
 
 class PermanentFailureBackend(SlowOutboxBackend):
@@ -124,10 +128,9 @@ class RateLimitedBackend(SlowOutboxBackend):
 
     def misbehave(self, message, recipient: str) -> None:
         if len(attempts(recipient)) <= int(os.environ.get("FLAKY_FAILURES", "1")):
-            response = requests.Response()
-            response.status_code, response.reason = 429, "Too Many Requests"
-            response._content = b'{"ErrorCode": 429, "Message": "Rate limit exceeded."}'
-            raise AnymailAPIError("Rate limit exceeded", status_code=429, response=response)
+            raise esp_error(
+                429, "Too Many Requests", b'{"ErrorCode": 429, "Message": "Rate limit exceeded."}'
+            )
 
 
 class ConcurrencyProbeBackend(SlowOutboxBackend):

@@ -38,24 +38,7 @@ def test_the_test_run_is_at_the_seeded_moment_not_the_real_time():
 
 
 def test_the_seed_and_start_are_the_first_line_of_the_output_and_a_seed_repeats_a_run():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_clock.py",
-            "-k",
-            "spread",
-        ],
-        cwd=ROOT,
-        env={**os.environ, SEED_VARIABLE: "18"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_suite_part_with_seed("18")
     first_line = result.stdout.splitlines()[0]
     expected = destination(18, datetime.now(UTC))
     assert first_line.startswith(f"paperboy clock: {SEED_VARIABLE}=18 -> the run starts at ")
@@ -77,7 +60,14 @@ def test_a_worker_runs_at_the_same_shifted_clock_as_the_tests(start_worker):
 
 
 def test_a_seed_that_is_not_a_number_stops_the_run_with_one_line():
-    result = subprocess.run(
+    result = run_suite_part_with_seed("tuesday")
+    assert result.returncode != 0
+    assert f"{SEED_VARIABLE} must be a whole number, not 'tuesday'" in result.stdout + result.stderr
+
+
+def run_suite_part_with_seed(seed: str) -> subprocess.CompletedProcess:
+    """A small part of this suite in a pytest of its own, with the clock seed given."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -90,10 +80,8 @@ def test_a_seed_that_is_not_a_number_stops_the_run_with_one_line():
             "spread",
         ],
         cwd=ROOT,
-        env={**os.environ, SEED_VARIABLE: "tuesday"},
+        env={**os.environ, SEED_VARIABLE: seed},
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode != 0
-    assert f"{SEED_VARIABLE} must be a whole number, not 'tuesday'" in result.stdout + result.stderr

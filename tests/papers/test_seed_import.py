@@ -9,7 +9,7 @@ from newsletter.models import SeedPaper
 from papers.models import Paper
 from tests.helpers import wait_until
 from tests.papers.server import atom
-from tests.web.builders import make_subscriber, make_topic
+from tests.web.builders import make_subscriber, make_topic, manage_data
 
 pytestmark = pytest.mark.celery
 API = "/api/query"
@@ -29,17 +29,7 @@ def test_unknown_seed_papers_are_imported_in_the_background_and_join_the_readers
     slow.delay = 2.0  # arXiv takes its time: the reader's page must not wait for it
     server.add(API, slow)
     reader = make_subscriber(topics=[make_topic("Tiny robots")])
-    data = {
-        "topics": [],
-        "interests": "",
-        "frequency": "daily",
-        "digest_size": "10",
-        "delivery_hour": "8",
-        "time_zone": "UTC",
-        "delivery_weekday": "0",
-        "seed_papers": "https://arxiv.org/abs/2509.25760v3",
-        "action": "save",
-    }
+    data = manage_data(seed_papers="https://arxiv.org/abs/2509.25760v3")
     response = Client().post(subscriptions.path_for(reader, "manage"), data)
 
     assert response.status_code == 200

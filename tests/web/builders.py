@@ -64,6 +64,22 @@ def signup_data(email: str = "new@example.org", topics=(), **overrides) -> dict:
     return data
 
 
+def manage_data(topics=(), **overrides) -> dict:
+    """A complete "save" of the preferences page (a reader link's manage form)."""
+    data = {
+        "topics": [topic.pk for topic in topics],
+        "interests": "",
+        "frequency": "daily",
+        "digest_size": "10",
+        "delivery_hour": "8",
+        "time_zone": "UTC",
+        "delivery_weekday": "0",
+        "action": "save",
+    }
+    data.update(overrides)
+    return data
+
+
 def queued_emails(callbacks) -> list[tuple]:
     """(subscriber id, kind) of every lifecycle email written to the outbox in the captured
     transactions, which must each hand their row to the broker once they commit."""

@@ -15,24 +15,9 @@ from newsletter.models import (
     Suppression,
     email_hash,
 )
-from tests.web.builders import make_subscriber, make_topic, queued_emails
+from tests.web.builders import make_subscriber, make_topic, manage_data, queued_emails
 
 pytestmark = pytest.mark.django_db
-
-
-def prefs(topics=(), **overrides) -> dict:
-    data = {
-        "topics": [t.pk for t in topics],
-        "interests": "",
-        "frequency": "daily",
-        "digest_size": "10",
-        "delivery_hour": "8",
-        "time_zone": "UTC",
-        "delivery_weekday": "0",
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture
@@ -55,7 +40,9 @@ def test_the_preferences_page_shows_current_choices(client, reader):
 
 def test_saving_preferences_shows_what_changed(client, reader):
     new_topic = make_topic("Sparse models", slug="sparse-models")
-    data = prefs([new_topic], interests="speculative decoding", digest_size="15", time_zone="Asia/Tokyo")
+    data = manage_data(
+        [new_topic], interests="speculative decoding", digest_size="15", time_zone="Asia/Tokyo"
+    )
     response = client.post(manage_url(reader), data, REMOTE_ADDR="192.0.2.44")
     assert response.status_code == 200
     page = response.content.decode()
@@ -74,13 +61,13 @@ def test_saving_preferences_shows_what_changed(client, reader):
 
 
 def test_saving_without_changes_says_so_and_records_nothing(client, reader):
-    response = client.post(manage_url(reader), prefs(reader.topics.all()))
+    response = client.post(manage_url(reader), manage_data(reader.topics.all()))
     assert "Nothing changed" in response.content.decode()
     assert not reader.consents.exists()
 
 
 def test_invalid_preferences_get_messages_and_nothing_is_saved(client, reader):
-    response = client.post(manage_url(reader), prefs([], digest_size="99", time_zone="Nowhere/Land"))
+    response = client.post(manage_url(reader), manage_data([], digest_size="99", time_zone="Nowhere/Land"))
     assert response.status_code == 400
     errors = response.context["form"].errors
     # No topic and no interest either: every problem is listed at once.
@@ -94,7 +81,7 @@ def test_an_unknown_action_is_refused(client, reader):
 
 
 def test_an_oversized_preferences_form_is_refused_with_a_message_and_nothing_saved(client, reader):
-    response = client.post(manage_url(reader), prefs([], interests="x" * 40_000))
+    response = client.post(manage_url(reader), manage_data([], interests="x" * 40_000))
     assert response.status_code == 413
     assert "Nothing was saved" in response.content.decode()
     reader.refresh_from_db()

@@ -11,25 +11,13 @@ from newsletter import subscriptions
 from newsletter.models import Follow, Rating, SeedPaper, Subscriber
 from papers.models import Organization
 from papers.tasks import import_arxiv_ids
-from tests.web.builders import make_paper, make_subscriber, make_topic, signup_data
+from tests.web.builders import make_paper, make_subscriber, make_topic, manage_data, signup_data
 
 pytestmark = pytest.mark.django_db
 
 
 def manage_prefs(**overrides) -> dict:
-    data = {
-        "topics": [],
-        "interests": "",
-        "frequency": "daily",
-        "digest_size": "10",
-        "delivery_hour": "8",
-        "time_zone": "UTC",
-        "delivery_weekday": "0",
-        "trending": "balanced",
-        "action": "save",
-    }
-    data.update(overrides)
-    return data
+    return manage_data(**{"trending": "balanced", **overrides})
 
 
 def imports_queued(callbacks) -> list[list[str]]:
