@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash, normalize_email
+from newsletter.addresses import normalize_email
+from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash
 
 
 def reader_link(subscriber_id: int | None) -> str:

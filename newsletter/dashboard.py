@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from newsletter.addresses import normalize_email
 from newsletter.models import (
     ConsentRecord,
     DeliveryEvent,
@@ -21,7 +22,6 @@ from newsletter.models import (
     Subscriber,
     Suppression,
     email_hash,
-    normalize_email,
 )
 
 Kind = DeliveryEvent.Kind

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
+from newsletter.addresses import normalize_email
 from newsletter.models import (
     DeliveryEvent,
     DigestDelivery,
@@ -31,7 +32,6 @@ from newsletter.models import (
     Subscriber,
     Suppression,
     email_hash,
-    normalize_email,
 )
 from newsletter.payloads import delivery_id_from, event_time, shrink, storable
 

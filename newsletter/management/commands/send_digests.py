@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from newsletter import digests, planning, sending
-from newsletter.models import Subscriber, normalize_email
+from newsletter.addresses import normalize_email
+from newsletter.models import Subscriber
 
 
 class Command(BaseCommand):

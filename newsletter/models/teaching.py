@@ -1,5 +1,4 @@
-"""What readers teach their digest: 👍/👎 ratings, seed papers and follows. Imported by
-newsletter/models.py so Django registers them with the newsletter app."""
+"""What readers teach their digest: 👍/👎 ratings, seed papers and follows."""
 
 from django.db import models
 from django.utils import timezone
