@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.csp import shows_email
-from newsletter import digests, subscriptions
+from newsletter import digests, links
 from newsletter.digests import Outgoing
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import BadToken, read_token
@@ -43,7 +43,7 @@ def find_delivery(token: str) -> DigestDelivery | None:
     """The delivery a "view in browser" token names, if its reader has not signed out since."""
     deliveries = DigestDelivery.objects.select_related("subscriber")
     try:
-        opened = subscriptions.find_link(token, "digest")
+        opened = links.find_link(token, "digest")
     except BadToken:
         return legacy_delivery(token)
     if not opened.extra.isdigit():

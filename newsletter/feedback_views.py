@@ -6,32 +6,27 @@ in the URL: opening any reader link leaves the reader's manage token in a cookie
 browser, and the paper page's buttons act for that reader (a form POST, CSRF-protected).
 """
 
-import contextlib
-from functools import wraps
-
-from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from newsletter import reader_signals, subscriptions
+from newsletter import reader_signals
 from newsletter.forms import ResendForm
+from newsletter.links import READER_COOKIE, find_link, path_for, remember, remembered_reader
 from newsletter.models import Follow, Rating, Subscriber
 from newsletter.tokens import BadToken
 from newsletter.views import bad_link
 from papers.models import Paper
 
-READER_COOKIE = settings.READER_COOKIE_NAME
-READER_COOKIE_AGE = 365 * 24 * 3600
 RATINGS = {"more": Rating.Value.MORE, "less": Rating.Value.LESS}
 ACTIONS = ("more", "less", "save")
 
 
 def read_feedback(token: str) -> tuple[Subscriber, Paper]:
     """The reader and paper a feedback token was made for; BadToken for anything else."""
-    subscriber, paper_pk, _ = subscriptions.find_link(token, "feedback")
+    subscriber, paper_pk, _ = find_link(token, "feedback")
     try:
         paper = Paper.objects.filter(pk=int(paper_pk), hidden=False).first()
     except ValueError as exc:
@@ -41,49 +36,12 @@ def read_feedback(token: str) -> tuple[Subscriber, Paper]:
     return subscriber, paper
 
 
-def remember(response: HttpResponse, subscriber: Subscriber) -> HttpResponse:
-    """Let this browser's paper pages act for the reader who opened one of their links."""
-    response.set_cookie(
-        READER_COOKIE,
-        subscriptions.token_for(subscriber, "manage"),
-        max_age=READER_COOKIE_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=settings.SITE_URL.startswith("https://"),
-    )
-    return response
-
-
-def remembered_reader(request) -> Subscriber | None:
-    token = request.COOKIES.get(READER_COOKIE)
-    if not token:
-        return None
-    try:
-        return subscriptions.find_subscriber(token, "manage")
-    except BadToken:
-        return None
-
-
-def remembering(view):
-    """Wrap a manage-token view: a page that worked also remembers the reader on this browser."""
-
-    @wraps(view)
-    def wrapper(request, token: str, *args, **kwargs):
-        response = view(request, token, *args, **kwargs)
-        if response.status_code == 200:
-            with contextlib.suppress(BadToken):
-                remember(response, subscriptions.find_subscriber(token, "manage"))
-        return response
-
-    return wrapper
-
-
 def _page(request, template: str, subscriber: Subscriber, paper: Paper, token: str, **extra) -> HttpResponse:
     context = {
         "subscriber": subscriber,
         "paper": paper,
         "token": token,
-        "manage_url": subscriptions.path_for(subscriber, "manage"),
+        "manage_url": path_for(subscriber, "manage"),
         **extra,
     }
     return remember(render(request, template, context), subscriber)
@@ -160,7 +118,7 @@ def paper_action(request, paper_id: str) -> HttpResponse:
             request, "papers/bad_request.html", {"message": "Choose an author of this paper."}, status=400
         )
     context = {"paper": paper, "done": done, "what": what, "action": action}
-    context["manage_url"] = subscriptions.path_for(subscriber, "manage")
+    context["manage_url"] = path_for(subscriber, "manage")
     return render(request, "newsletter/paper_action_done.html", context)
 
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from newsletter import ratelimit, reader_signals
 from newsletter.models import DeliveryEvent, Subscriber, Suppression, email_hash
-from newsletter.subscriptions import EMAIL_STATES, enqueue_email, preferences_of
+from newsletter.preferences import preferences_of
+from newsletter.subscriptions import EMAIL_STATES, enqueue_email
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from newsletter import dashboard, digest_views, feedback_views, views
+from newsletter import dashboard, digest_views, feedback_views, links, views
 
 # Each section is owned by one module; keep them apart.
 urlpatterns = [
@@ -8,7 +8,7 @@ urlpatterns = [
     path("subscribe/", views.subscribe, name="subscribe"),
     path("subscribe/resend/", views.resend, name="resend"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
-    path("manage/<str:token>/", feedback_views.remembering(views.manage), name="manage"),
+    path("manage/<str:token>/", links.remembering(views.manage), name="manage"),
     path("manage/<str:token>/export/", views.export, name="export"),
     path("manage/<str:token>/delete/", views.erase, name="erase"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),

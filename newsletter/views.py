@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from newsletter import privacy, ratelimit, subscriptions
+from newsletter import links, privacy, ratelimit, subscriptions
 from newsletter.forms import (
     WEEKDAYS,
     PreferencesForm,
@@ -41,7 +41,7 @@ def with_subscriber(purpose: str):
         @wraps(view)
         def wrapper(request, token: str, *args, **kwargs):
             try:
-                subscriber = subscriptions.find_subscriber(token, purpose)
+                subscriber = links.find_subscriber(token, purpose)
             except BadToken:
                 return bad_link(request)
             return view(request, subscriber, token, *args, **kwargs)
@@ -118,7 +118,7 @@ def confirm(request, subscriber: Subscriber, token: str):
     if request.method == "POST":
         just_confirmed = subscriptions.confirm(subscriber, **who(request))
         subscriber.refresh_from_db()
-    context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+    context = {"subscriber": subscriber, "manage_url": links.path_for(subscriber, "manage")}
     context.update(just_confirmed=just_confirmed, weekday=WEEKDAYS[subscriber.delivery_weekday])
     return render(request, "newsletter/confirm.html", context)
 
@@ -131,7 +131,7 @@ def manage(request, subscriber: Subscriber, token: str):
     context = {
         "subscriber": subscriber,
         "token": token,
-        "unsubscribe_url": subscriptions.path_for(subscriber, "unsubscribe"),
+        "unsubscribe_url": links.path_for(subscriber, "unsubscribe"),
     }
     action = request.POST.get("action", "save") if request.method == "POST" else None
     form = PreferencesForm.for_subscriber(subscriber, request.POST if action == "save" else None)
@@ -186,7 +186,7 @@ def export(request, subscriber: Subscriber, token: str):
 def erase(request, subscriber: Subscriber, token: str):
     """ "Delete me" from the short-lived emailed link: GET asks, POST erases."""
     if request.method == "GET":
-        context = {"subscriber": subscriber, "manage_url": subscriptions.path_for(subscriber, "manage")}
+        context = {"subscriber": subscriber, "manage_url": links.path_for(subscriber, "manage")}
         return render(request, "newsletter/erase.html", context)
     privacy.erase(subscriber)
     return render(request, "newsletter/erased.html")
@@ -197,8 +197,8 @@ def erase(request, subscriber: Subscriber, token: str):
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     try:
-        subscriber, _, current = subscriptions.find_link(token, "unsubscribe")
-    except subscriptions.SubscriberGone:
+        subscriber, _, current = links.find_link(token, "unsubscribe")
+    except links.SubscriberGone:
         # An erased reader is on no list: one-click must still succeed, and stays idempotent.
         return render(request, "newsletter/unsubscribed.html", {"subscriber": None})
     except BadToken:
@@ -207,7 +207,7 @@ def unsubscribe(request, token: str):
     if request.method == "POST":
         subscriptions.change_status(subscriber, "unsubscribe", **who(request))
         # Unsubscribe links outlive a sign-out (RFC 8058); only a current one leads further.
-        manage_url = subscriptions.path_for(subscriber, "manage") if current else ""
+        manage_url = links.path_for(subscriber, "manage") if current else ""
         context = {"subscriber": subscriber, "manage_url": manage_url}
         return render(request, "newsletter/unsubscribed.html", context)
     return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})

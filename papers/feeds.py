@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
-from newsletter import digests, subscriptions
+from newsletter import digests, links
 from newsletter.tokens import BadToken
 from papers import views
 from papers.models import Paper, Topic
@@ -85,7 +85,7 @@ class ReaderFeed(PaperFeed):
 
     def get_object(self, request, token: str):
         try:
-            return subscriptions.find_subscriber(token, "feed")
+            return links.find_subscriber(token, "feed")
         except BadToken as exc:
             raise Http404("This feed link is not valid (any more).") from exc
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from newsletter import subscriptions
+from newsletter import links
 from newsletter.models import Subscriber
 
 register = template.Library()
@@ -10,4 +10,4 @@ register = template.Library()
 
 @register.simple_tag
 def picks_feed_url(subscriber: Subscriber) -> str:
-    return subscriptions.link(subscriber, "feed")
+    return links.link(subscriber, "feed")

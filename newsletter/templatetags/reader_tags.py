@@ -3,8 +3,8 @@ this browser remembers) and the preferences page's list of rated papers."""
 
 from django import template
 
-from newsletter import subscriptions
-from newsletter.feedback_views import remembered_reader
+from newsletter import links
+from newsletter.links import remembered_reader
 from newsletter.models import Rating, Subscriber
 
 register = template.Library()
@@ -21,7 +21,7 @@ def reader_actions(context, paper) -> dict:
 def rated_papers(context, subscriber: Subscriber) -> dict:
     """Newest first, each with an undo that goes through the paper's own feedback link."""
     ratings = Rating.objects.filter(subscriber=subscriber, paper__hidden=False).select_related("paper")[:100]
-    rows = [(r, subscriptions.token_for(subscriber, "feedback", r.paper_id)) for r in ratings]
+    rows = [(r, links.token_for(subscriber, "feedback", r.paper_id)) for r in ratings]
     return {"rows": rows, "csrf_token": context.get("csrf_token")}
 
 

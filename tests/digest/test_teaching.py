@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from newsletter import digests, planning, sending, subscriptions
+from newsletter import digests, links, planning, sending
 from newsletter.models import DigestDelivery, Follow, Rating, SeedPaper, Subscriber
 from tests.digest.builders import make_paper, make_reader, make_robot_paper, make_topic
 
@@ -161,11 +161,11 @@ def test_view_in_browser_shows_the_same_sections_and_feedback_links(client: Clie
     reader = make_reader(topic)
     [delivery_id] = send(reader)
 
-    page = client.get(f"/digest/{subscriptions.token_for(reader, 'digest', delivery_id)}/").content.decode()
+    page = client.get(f"/digest/{links.token_for(reader, 'digest', delivery_id)}/").content.decode()
     assert "From the editors" in page
     assert "A classic." in page
     assert "Picked for you" in page
-    token = subscriptions.token_for(reader, "feedback", match.pk)
+    token = links.token_for(reader, "feedback", match.pk)
     assert f"/feedback/{token}/more/" in page
     assert f"/feedback/{token}/save/" in page
 
@@ -201,7 +201,7 @@ def test_every_paper_in_the_email_has_feedback_links_for_its_reader_in_both_part
 
     html, text = html_and_text(mail.outbox[0])
     for paper in papers:
-        base = f"https://papers.example.org/feedback/{subscriptions.token_for(reader, 'feedback', paper.pk)}/"
+        base = f"https://papers.example.org/feedback/{links.token_for(reader, 'feedback', paper.pk)}/"
         assert f'href="{base}more/"' in html
         assert f'href="{base}less/"' in html
         assert f"👍 More like this: {base}more/" in text

@@ -8,7 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import digests, planning, sending, subscriptions
+from newsletter import digests, links, planning, sending
 from newsletter.models import Subscriber
 from newsletter.tokens import make_token
 from papers.models import Organization, Paper
@@ -108,8 +108,8 @@ def test_every_public_page_passes_axe_and_is_photographed_at_desktop_and_phone_w
         "topics": reverse("topics"),
         "archive": reverse("archive"),
         "signup": reverse("subscribe"),
-        "preferences": subscriptions.path_for(reader, "manage"),
-        "unsubscribe": subscriptions.path_for(reader, "unsubscribe"),
+        "preferences": links.path_for(reader, "manage"),
+        "unsubscribe": links.path_for(reader, "unsubscribe"),
         "bad-link": reverse("unsubscribe", args=["tampered"]),
         "not-found": "/no/such/page/",
         "digest-web": digest_url(settings),

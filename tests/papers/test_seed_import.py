@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from newsletter import digest_signals, subscriptions
+from newsletter import digest_signals, links
 from newsletter.models import SeedPaper
 from papers.models import Paper
 from tests.helpers import wait_until
@@ -30,7 +30,7 @@ def test_unknown_seed_papers_are_imported_in_the_background_and_join_the_readers
     server.add(API, slow)
     reader = make_subscriber(topics=[make_topic("Tiny robots")])
     data = manage_data(seed_papers="https://arxiv.org/abs/2509.25760v3")
-    response = Client().post(subscriptions.path_for(reader, "manage"), data)
+    response = Client().post(links.path_for(reader, "manage"), data)
 
     assert response.status_code == 200
     assert SeedPaper.objects.get().arxiv_id == "2509.25760"

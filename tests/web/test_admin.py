@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import spreadsheets, subscriptions
+from newsletter import links, preferences, spreadsheets, subscriptions
 from newsletter.models import ConsentRecord, Subscriber
 from tests.web.builders import make_subscriber, make_topic, queued_emails
 
@@ -61,7 +61,7 @@ def test_staff_filter_by_frequency_and_confirmed_date(staff_client):
 
 def test_the_consent_history_is_shown_read_only(staff_client):
     reader = make_subscriber()
-    subscriptions.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.8", "Firefox")
+    preferences.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.8", "Firefox")
     page = staff_client.get(reverse("admin:newsletter_subscriber_change", args=[reader.pk])).content.decode()
     assert "192.0.2.8" in page
     assert 'name="consents-0-ip_address"' not in page
@@ -174,7 +174,7 @@ def test_staff_changing_an_address_sends_a_confirmation_and_stops_digests_until_
     staff_client, django_capture_on_commit_callbacks, mailoutbox
 ):
     reader = make_subscriber("old@example.org", topics=[make_topic()])
-    old_manage = subscriptions.path_for(reader, "manage")
+    old_manage = links.path_for(reader, "manage")
     with django_capture_on_commit_callbacks() as callbacks:
         response = change_address(staff_client, reader, " New@Exämple.org ")
     assert "gets a confirmation email" in response.content.decode()

@@ -4,7 +4,7 @@ undo puts back what was there, and a link only ever acts for its own reader and 
 import pytest
 from django.test import Client
 
-from newsletter import subscriptions
+from newsletter import links
 from newsletter.models import Rating, SeedPaper
 from tests.web.builders import make_paper, make_subscriber
 
@@ -22,7 +22,7 @@ def paper():
 
 
 def link(reader, paper, action: str = "") -> str:
-    token = subscriptions.token_for(reader, "feedback", paper.pk)
+    token = links.token_for(reader, "feedback", paper.pk)
     return f"/feedback/{token}/" + (f"{action}/" if action else "")
 
 
@@ -92,13 +92,13 @@ def test_a_forged_or_truncated_link_changes_nothing_and_gets_the_friendly_page(c
 
 def test_a_link_cannot_rate_for_another_reader_or_another_paper(client: Client, reader, paper):
     other_reader, other_paper = make_subscriber(), make_paper("Another paper")
-    value, stamp, signature = subscriptions.token_for(reader, "feedback", paper.pk).split(":")
+    value, stamp, signature = links.token_for(reader, "feedback", paper.pk).split(":")
     key, link_key, paper_pk = value.split(".")
     assert (key, paper_pk) == (str(reader.key), str(paper.pk))
     for swapped in (f"{other_reader.key}.{link_key}.{paper_pk}", f"{key}.{link_key}.{other_paper.pk}"):
         assert client.post(f"/feedback/{swapped}:{stamp}:{signature}/more/").status_code == 400
     # The reader's other links (manage, unsubscribe) are no feedback links either.
-    manage = subscriptions.token_for(reader, "manage")
+    manage = links.token_for(reader, "manage")
     assert client.post(f"/feedback/{manage}/more/").status_code == 400
     assert not Rating.objects.exists()
 
@@ -107,7 +107,7 @@ def test_the_preferences_page_lists_rated_papers_newest_first_with_undo(client: 
     older = make_paper("An older favourite")
     client.post(link(reader, older, "more"))
     client.post(link(reader, paper, "less"))
-    page = client.get(f"/manage/{subscriptions.token_for(reader, 'manage')}/").content.decode()
+    page = client.get(f"/manage/{links.token_for(reader, 'manage')}/").content.decode()
     assert page.index("Sparse attention at scale") < page.index("An older favourite")
     assert page.count(">Undo</button>") == 2
 

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import privacy, subscriptions
+from newsletter import links, privacy, subscriptions
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import make_token
 from tests.web.builders import make_paper, make_subscriber, make_topic, queued_emails, signup_data
@@ -32,7 +32,7 @@ def digest_for(reader) -> DigestDelivery:
 
 
 def sign_out(client, reader) -> None:
-    response = client.post(subscriptions.path_for(reader, "manage"), {"action": "sign_out"})
+    response = client.post(links.path_for(reader, "manage"), {"action": "sign_out"})
     assert response.status_code == 200
     assert "All your links are signed out" in response.content.decode()
     reader.refresh_from_db()
@@ -40,10 +40,10 @@ def sign_out(client, reader) -> None:
 
 def test_signing_out_voids_every_link_sent_so_far_except_unsubscribe(client, reader):
     digest = digest_for(reader)
-    manage = subscriptions.path_for(reader, "manage")
-    confirm = subscriptions.path_for(reader, "confirm")
-    web = reverse("digest-web", args=[subscriptions.token_for(reader, "digest", digest.pk)])
-    unsubscribe = subscriptions.path_for(reader, "unsubscribe")
+    manage = links.path_for(reader, "manage")
+    confirm = links.path_for(reader, "confirm")
+    web = reverse("digest-web", args=[links.token_for(reader, "digest", digest.pk)])
+    unsubscribe = links.path_for(reader, "unsubscribe")
     assert client.get(web).status_code == 200
 
     sign_out(client, reader)
@@ -51,7 +51,7 @@ def test_signing_out_voids_every_link_sent_so_far_except_unsubscribe(client, rea
     assert BAD_LINK in client.get(manage).content.decode()
     assert client.get(manage).status_code == client.post(confirm).status_code == 400
     assert client.get(web).status_code == 404
-    assert client.get(subscriptions.path_for(reader, "manage")).status_code == 200  # new links work
+    assert client.get(links.path_for(reader, "manage")).status_code == 200  # new links work
     # RFC 8058 one-click from an old digest still unsubscribes, but leads nowhere else.
     response = Client(enforce_csrf_checks=True).post(unsubscribe)
     assert response.status_code == 200
@@ -73,13 +73,13 @@ def test_links_from_before_link_keys_work_until_the_first_sign_out(client, reade
 def test_a_view_in_browser_link_opens_only_its_own_readers_digest(client, reader):
     other = make_subscriber()
     digest = digest_for(other)
-    forged_pairing = reverse("digest-web", args=[subscriptions.token_for(reader, "digest", digest.pk)])
+    forged_pairing = reverse("digest-web", args=[links.token_for(reader, "digest", digest.pk)])
     assert client.get(forged_pairing).status_code == 404
 
 
 def test_asking_to_come_back_signs_out_old_links_and_the_confirmation_brings_new_ones(client, mailoutbox):
     reader = make_subscriber("back@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
-    old_manage = subscriptions.path_for(reader, "manage")
+    old_manage = links.path_for(reader, "manage")
     assert client.post(old_manage, {"action": "resubscribe"}).status_code == 200
     assert client.get(old_manage).status_code == 400
     reader.refresh_from_db()
@@ -91,7 +91,7 @@ def test_asking_to_come_back_signs_out_old_links_and_the_confirmation_brings_new
 
 
 def test_a_link_to_an_erased_reader_never_opens_the_new_reader_at_that_address(client, reader):
-    old_manage = subscriptions.path_for(reader, "manage")
+    old_manage = links.path_for(reader, "manage")
     privacy.erase(reader)
     client.post(reverse("subscribe"), signup_data("reader@example.org", interests="robots"))
     assert Subscriber.objects.filter(email="reader@example.org").exists()
@@ -100,7 +100,7 @@ def test_a_link_to_an_erased_reader_never_opens_the_new_reader_at_that_address(c
 
 def test_the_web_view_of_a_digest_has_no_live_manage_link(client, reader):
     digest = digest_for(reader)
-    page = client.get(reverse("digest-web", args=[subscriptions.token_for(reader, "digest", digest.pk)]))
+    page = client.get(reverse("digest-web", args=[links.token_for(reader, "digest", digest.pk)]))
     html = page.content.decode()
     assert "Forgetting on demand" in html
     assert "/manage/" not in html
@@ -109,7 +109,7 @@ def test_the_web_view_of_a_digest_has_no_live_manage_link(client, reader):
 
 
 def test_the_preferences_page_offers_emailed_links_for_export_and_erasure_not_direct_ones(client, reader):
-    page = client.get(subscriptions.path_for(reader, "manage")).content.decode()
+    page = client.get(links.path_for(reader, "manage")).content.decode()
     assert "/export/" not in page
     assert "/delete/" not in page
     assert "Email me a link to download my data" in page
@@ -120,7 +120,7 @@ def test_download_my_data_goes_through_a_link_mailed_to_the_reader_that_works_fo
     client, reader, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        page = client.post(subscriptions.path_for(reader, "manage"), {"action": "export"})
+        page = client.post(links.path_for(reader, "manage"), {"action": "export"})
     assert "We’ve emailed a link to download your data" in page.content.decode()
     assert queued_emails(callbacks) == [(reader.pk, "export")]
     assert subscriptions.send_subscription_email(reader.pk, "export")
@@ -137,7 +137,7 @@ def test_download_my_data_goes_through_a_link_mailed_to_the_reader_that_works_fo
 
 @time_machine.travel(NOW, tick=False)
 def test_delete_me_goes_through_a_link_mailed_to_the_reader(client, reader, mailoutbox):
-    client.post(subscriptions.path_for(reader, "manage"), {"action": "erase"})
+    client.post(links.path_for(reader, "manage"), {"action": "erase"})
     subscriptions.send_subscription_email(reader.pk, "erase")
     url = next(w for w in mailoutbox[0].body.split() if "/delete/" in w).removeprefix(
         "https://papers.example.org"
@@ -148,7 +148,7 @@ def test_delete_me_goes_through_a_link_mailed_to_the_reader(client, reader, mail
 
 
 def test_a_manage_link_cannot_download_or_erase(client, reader):
-    token = subscriptions.token_for(reader, "manage")
+    token = links.token_for(reader, "manage")
     assert client.get(reverse("export", args=[token])).status_code == 400
     assert client.post(reverse("erase", args=[token])).status_code == 400
     assert Subscriber.objects.exists()
@@ -169,11 +169,11 @@ def test_a_manage_link_cannot_download_or_erase(client, reader):
 )
 def test_every_page_reached_by_a_reader_link_forbids_caching(client, reader, purpose, method):
     if purpose == "digest":
-        url = reverse("digest-web", args=[subscriptions.token_for(reader, "digest", digest_for(reader).pk)])
+        url = reverse("digest-web", args=[links.token_for(reader, "digest", digest_for(reader).pk)])
     elif purpose == "bad":
         url = reverse("manage", args=["forged"])
     else:
-        url = subscriptions.path_for(reader, purpose)
+        url = links.path_for(reader, purpose)
     response = getattr(client, method)(url)
     assert response.status_code in (200, 400)
     assert "no-store" in response["Cache-Control"]

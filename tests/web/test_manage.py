@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from newsletter import subscriptions
+from newsletter import links, preferences, subscriptions
 from newsletter.models import (
     ConsentRecord,
     DeliveryEvent,
@@ -26,7 +26,7 @@ def reader():
 
 
 def manage_url(reader) -> str:
-    return subscriptions.path_for(reader, "manage")
+    return links.path_for(reader, "manage")
 
 
 def test_the_preferences_page_shows_current_choices(client, reader):
@@ -114,7 +114,7 @@ def test_an_unsubscribed_reader_must_confirm_again_to_come_back(
 
 
 def test_the_unsubscribe_link_shows_a_button_and_a_get_changes_nothing(client, reader):
-    url = subscriptions.path_for(reader, "unsubscribe")
+    url = links.path_for(reader, "unsubscribe")
     page = client.get(url)
     assert page.status_code == 200
     assert '<form method="post">' in page.content.decode()
@@ -124,7 +124,7 @@ def test_the_unsubscribe_link_shows_a_button_and_a_get_changes_nothing(client, r
 
 def test_one_click_unsubscribe_works_without_cookies_or_csrf_and_is_idempotent(reader):
     client = Client(enforce_csrf_checks=True)
-    url = subscriptions.path_for(reader, "unsubscribe")
+    url = links.path_for(reader, "unsubscribe")
     for _ in range(2):
         response = client.post(
             url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
@@ -140,13 +140,13 @@ def test_one_click_unsubscribe_works_without_cookies_or_csrf_and_is_idempotent(r
 
 def test_a_pending_reader_can_unsubscribe_too(client):
     reader = make_subscriber(status=Subscriber.Status.PENDING)
-    client.post(subscriptions.path_for(reader, "unsubscribe"))
+    client.post(links.path_for(reader, "unsubscribe"))
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.UNSUBSCRIBED
 
 
 def test_download_my_data_contains_everything_including_consents(client, reader):
-    subscriptions.record(reader, ConsentRecord.Action.CONFIRM, "192.0.2.5", "Firefox")
+    preferences.record(reader, ConsentRecord.Action.CONFIRM, "192.0.2.5", "Firefox")
     DigestDelivery.objects.create(
         subscriber=reader,
         issue_date=date(2026, 11, 24),
@@ -164,7 +164,7 @@ def test_download_my_data_contains_everything_including_consents(client, reader)
         reject_reason="bounced",
         raw={"Type": "HardBounce", "Email": "reader@example.org"},
     )
-    response = client.get(subscriptions.path_for(reader, "export"))
+    response = client.get(links.path_for(reader, "export"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert "attachment" in response["Content-Disposition"]
@@ -184,7 +184,7 @@ def test_download_my_data_contains_everything_including_consents(client, reader)
 
 
 def test_delete_me_asks_first_then_erases_and_keeps_only_a_hash(client, reader):
-    subscriptions.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.5")
+    preferences.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.5")
     event = DeliveryEvent.objects.create(
         event_type="opened",
         esp="test",
@@ -192,7 +192,7 @@ def test_delete_me_asks_first_then_erases_and_keeps_only_a_hash(client, reader):
         subscriber=reader,
         raw={"recipient": "reader@example.org"},
     )
-    url = subscriptions.path_for(reader, "erase")
+    url = links.path_for(reader, "erase")
     assert "Delete everything" in client.get(url).content.decode()
     assert Subscriber.objects.exists()  # the GET changed nothing
 
@@ -210,8 +210,8 @@ def test_delete_me_asks_first_then_erases_and_keeps_only_a_hash(client, reader):
 
 
 def test_one_click_unsubscribe_still_succeeds_after_the_reader_erased_their_data(client, reader):
-    url = subscriptions.path_for(reader, "unsubscribe")
-    client.post(subscriptions.path_for(reader, "erase"))
+    url = links.path_for(reader, "unsubscribe")
+    client.post(links.path_for(reader, "erase"))
 
     response = Client(enforce_csrf_checks=True).post(
         url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import subscriptions
+from newsletter import links
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import retag_recent, upsert_records
 from papers.models import Paper
@@ -136,7 +136,7 @@ def test_a_paper_page_with_a_readers_own_buttons_is_never_shared(client):
     assert "Follow an author" not in stranger
 
     remembered = Client()
-    remembered.cookies[settings.READER_COOKIE_NAME] = subscriptions.token_for(reader, "manage")
+    remembered.cookies[settings.READER_COOKIE_NAME] = links.token_for(reader, "manage")
     page = remembered.get(url).content.decode()
     assert "Follow an author" in page
     assert "Follow an author" not in client.get(url).content.decode()

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from newsletter import privacy, subscriptions
+from newsletter import links, preferences, privacy, subscriptions
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
 from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data
 
@@ -51,7 +51,7 @@ def test_signing_up_creates_a_pending_reader_with_a_consent_record_and_queues_co
     assert consent.action == ConsentRecord.Action.SIGNUP
     assert consent.ip_address == "203.0.113.7"
     assert consent.user_agent == "Firefox/140"
-    assert consent.consent_version == subscriptions.CONSENT_VERSION
+    assert consent.consent_version == preferences.CONSENT_VERSION
     assert consent.choices["topics"] == ["tiny-robots"]
     assert queued_emails(callbacks) == [(reader.pk, "confirm")]
 
@@ -99,7 +99,7 @@ def test_the_confirmation_email_links_to_preferences_and_to_cancelling_the_sign_
 
 def test_confirming_twice_is_harmless(client):
     reader = make_subscriber(status=Subscriber.Status.PENDING)
-    path = subscriptions.path_for(reader, "confirm")
+    path = links.path_for(reader, "confirm")
     assert client.post(path).status_code == 200
     confirmed_at = Subscriber.objects.get().confirmed_at
     second = client.post(path)
@@ -175,7 +175,7 @@ def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_
     assert (list(reader.topics.all()), reader.interests, reader.digest_size) == ([mine], "robots", 10)
     assert reader.consents.get(action="signup").choices["interests"] == "spam"  # what was asked, on record
     assert privacy.export_data(reader)["pending_choices"]["interests"] == "spam"
-    client.post(subscriptions.path_for(reader, "confirm"))
+    client.post(links.path_for(reader, "confirm"))
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.ACTIVE
     assert (list(reader.topics.all()), reader.interests, reader.digest_size) == ([theirs], "spam", 20)
@@ -193,7 +193,7 @@ def test_seed_papers_and_follows_from_a_strangers_sign_up_also_wait_for_the_conf
     assert not reader.seeds.exists()
     assert not reader.follows.exists()
     with django_capture_on_commit_callbacks():
-        client.post(subscriptions.path_for(reader, "confirm"))
+        client.post(links.path_for(reader, "confirm"))
     assert list(reader.seeds.values_list("arxiv_id", flat=True)) == ["2510.01001"]
     assert list(reader.follows.values_list("name", flat=True)) == ["Jane Doe"]
 
@@ -202,11 +202,11 @@ def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_wa
     mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
     reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
     post(client, signup_data("known@example.org", topics=[theirs]))
-    page = client.get(subscriptions.path_for(reader, "manage")).content.decode()
+    page = client.get(links.path_for(reader, "manage")).content.decode()
     assert "A sign-up for this address chose other settings" in page
     data = {**signup_data(topics=[mine], interests="robots"), "action": "save"}
-    assert client.post(subscriptions.path_for(reader, "manage"), data).status_code == 200
-    client.post(subscriptions.path_for(reader, "confirm"))
+    assert client.post(links.path_for(reader, "manage"), data).status_code == 200
+    client.post(links.path_for(reader, "confirm"))
     reader.refresh_from_db()
     assert (reader.status, list(reader.topics.all()), reader.interests) == ("active", [mine], "robots")
 
@@ -226,7 +226,7 @@ def test_an_erased_address_can_sign_up_again_and_confirming_lifts_its_suppressio
     post(client, signup_data("back@example.org", topics=[topic]))
     reader = Subscriber.objects.get()
     assert Suppression.is_suppressed("back@example.org")  # not before fresh consent
-    client.post(subscriptions.path_for(reader, "confirm"))
+    client.post(links.path_for(reader, "confirm"))
     assert not Suppression.is_suppressed("back@example.org")
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import subscriptions
+from newsletter import links
 from newsletter.models import Follow, Rating, SeedPaper, Subscriber
 from papers.models import Organization
 from papers.tasks import import_arxiv_ids
@@ -30,7 +30,7 @@ def reader():
 
 
 def manage_url(reader) -> str:
-    return subscriptions.path_for(reader, "manage")
+    return links.path_for(reader, "manage")
 
 
 def test_a_reader_with_only_seed_papers_can_sign_up_and_unknown_ids_are_fetched_after_commit(
@@ -113,7 +113,7 @@ def test_download_my_data_has_what_the_reader_taught_and_delete_me_removes_it(cl
     SeedPaper.objects.create(subscriber=reader, arxiv_id="2510.01001")
     Follow.objects.create(subscriber=reader, kind="author", name="Jane Doe")
     Subscriber.objects.filter(pk=reader.pk).update(muted="crypto", trending="matches")
-    export = subscriptions.token_for(reader, "export")
+    export = links.token_for(reader, "export")
 
     data = json.loads(client.get(reverse("export", args=[export])).content)["taught"]
     assert [(r["paper"], r["title"], r["rating"]) for r in data["ratings"]] == [
@@ -123,7 +123,7 @@ def test_download_my_data_has_what_the_reader_taught_and_delete_me_removes_it(cl
     assert [(f["kind"], f["name"]) for f in data["follows"]] == [("author", "Jane Doe")]
     assert (data["muted"], data["trending"]) == ("crypto", "matches")
 
-    client.post(reverse("erase", args=[subscriptions.token_for(reader, "erase")]))
+    client.post(reverse("erase", args=[links.token_for(reader, "erase")]))
     assert not Rating.objects.exists()
     assert not SeedPaper.objects.exists()
     assert not Follow.objects.exists()
