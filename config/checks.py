@@ -5,6 +5,8 @@ import re
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from newsletter import embeddings
+
 DEV_BACKENDS = {
     "newsletter.backends.OutboxBackend",
     "django.core.mail.backends.console.EmailBackend",
@@ -111,8 +113,6 @@ def check_proxy_config(app_configs, **kwargs):
 @register("paperboy")
 def check_semantic_model(app_configs, **kwargs):
     """PAPERBOY_SEMANTIC=on without the packages would quietly leave matching lexical."""
-    from newsletter import embeddings
-
     if not settings.PAPERBOY_SEMANTIC or embeddings.available():
         return []
     return [

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.db import transaction
 
 from newsletter.models import Follow, Rating, SeedPaper, Subscriber
@@ -24,6 +25,8 @@ MAX_SEEDS = 50
 MAX_FOLLOWS = 50  # per kind
 SEED_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org", "huggingface.co", "www.huggingface.co"}
 _SEED_PATH = re.compile(r"^/(?:abs|pdf|papers)/(.+?)(?:\.pdf)?/?$")
+# By name: a tasks module is the edge, imported by Celery and the admin, never by the flow.
+IMPORT_TASK = "papers.tasks.import_arxiv_ids"
 
 
 class SignalError(ValueError):
@@ -158,9 +161,7 @@ def import_missing(arxiv_ids: Sequence[str]) -> None:
     known = set(Paper.objects.filter(paper_id__in=arxiv_ids).values_list("paper_id", flat=True))
     missing = [a for a in arxiv_ids if a not in known]
     if missing:
-        from papers.tasks import import_arxiv_ids
-
-        import_arxiv_ids.delay_on_commit(missing)
+        transaction.on_commit(lambda: current_app.send_task(IMPORT_TASK, args=[missing]))
         log.info("seed papers: %d unknown ids queued for import", len(missing))
 
 

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +34,8 @@ BATCH = 256  # papers read, encoded and written together: bounds a worker's memo
 # Papers per Celery task: about a minute of one core, far inside the task time limit even when a
 # large file import or a month of Hugging Face days arrives at once.
 TASK_SIZE = 1000
+# By name: the task module imports this one.
+EMBED_TASK = "newsletter.tasks.embed_papers"
 
 
 def text_hash(text: str) -> str:
@@ -51,11 +54,9 @@ def embed_after_commit(paper_pks: Sequence[int]) -> None:
     """Queue the embedding of freshly imported or updated papers once their rows are committed."""
     if not paper_pks or not embeddings.enabled():
         return
-    from newsletter.tasks import embed_papers as task
-
     for start in range(0, len(paper_pks), TASK_SIZE):
         pks = list(paper_pks[start : start + TASK_SIZE])
-        transaction.on_commit(lambda pks=pks: task.delay(pks))
+        transaction.on_commit(lambda pks=pks: current_app.send_task(EMBED_TASK, args=[pks]))
 
 
 def embed_papers(paper_pks: Iterable[int]) -> int:

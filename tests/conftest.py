@@ -153,3 +153,15 @@ def start_beat(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryProce
     yield start
     for beat in started:
         beat.stop()
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[tuple[str, list]]:
+    """Tasks handed to Celery, by name or through .delay(), as (task name, args): recorded, not sent."""
+    sent: list[tuple[str, list]] = []
+
+    def record(name: str, args=(), kwargs=None, **options) -> None:
+        sent.append((name, list(args or ())))
+
+    monkeypatch.setattr(celery_app, "send_task", record)
+    return sent

@@ -20,8 +20,8 @@ def manage_prefs(**overrides) -> dict:
     return manage_data(**{"trending": "balanced", **overrides})
 
 
-def imports_queued(callbacks) -> list[list[str]]:
-    return [cb.args[0] for cb in callbacks if getattr(cb, "func", None) == import_arxiv_ids.delay]
+def imports_queued(sent_tasks) -> list[list[str]]:
+    return [args[0] for name, args in sent_tasks if name == import_arxiv_ids.name]
 
 
 @pytest.fixture
@@ -34,13 +34,16 @@ def manage_url(reader) -> str:
 
 
 def test_a_reader_with_only_seed_papers_can_sign_up_and_unknown_ids_are_fetched_after_commit(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, sent_tasks
 ):
     known = make_paper("Known paper", paper_id="2509.25760")
     seeds = "https://huggingface.co/papers/2509.25760\narXiv:2510.01001v2, https://arxiv.org/pdf/2510.01002v1"
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post("/subscribe/", signup_data(seed_papers=seeds, trending="top"))
     assert response.status_code == 200
+    assert imports_queued(sent_tasks) == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
     reader = Subscriber.objects.get()
     assert reader.status == "pending"
     assert reader.trending == "top"
@@ -49,7 +52,7 @@ def test_a_reader_with_only_seed_papers_can_sign_up_and_unknown_ids_are_fetched_
         "2510.01001",
         "2510.01002",
     ]
-    assert imports_queued(callbacks) == [["2510.01001", "2510.01002"]]
+    assert imports_queued(sent_tasks) == [["2510.01001", "2510.01002"]]
     assert reader.consents.get().choices["seed_papers"] == ["2509.25760", "2510.01001", "2510.01002"]
 
 
