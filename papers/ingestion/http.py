@@ -1,7 +1,11 @@
 """HTTP for the importers: one session per source, timeouts, bounded retries with backoff,
 rate-limit headers honoured, size-capped bodies, and HTML error pages caught early.
 
-Sleeping and the clock are injectable so tests exercise the real retry path without waiting.
+Retries are urllib3's Retry (through requests' HTTPAdapter) with the few things our sources
+need on top: Hugging Face's RateLimit header read like Retry-After, giving up at once when a
+source asks for a longer wait than we accept, and arXiv's throttle before every request,
+retries included. Sleeping and the clock are injectable so tests exercise the real retry path
+without waiting.
 """
 
 import json
@@ -17,6 +21,10 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util.retry import Retry
 
 from papers.ingestion.records import SourceError
 
@@ -88,6 +96,48 @@ def looks_like_html(body: bytes, content_type: str) -> bool:
     return "text/html" in content_type or head.startswith((b"<!doctype html", b"<html"))
 
 
+class SourceRetry(Retry):
+    """urllib3's Retry, plus: a wait from RateLimit's `t=` as well as Retry-After
+    (`retry_delay`); a source that asks for more than `max_wait` seconds ends the retries at once
+    (the caller sees its answer); backoff from the first retry on (urllib3 makes that one at
+    once, while the source is still failing); the throttle before each retry; `pause` for sleep."""
+
+    def __init__(self, *args, source="", max_wait=float("inf"), throttle=None, pause=time.sleep, **kw):
+        super().__init__(*args, **kw)
+        self.source, self.max_wait, self.throttle, self.pause = source, max_wait, throttle, pause
+
+    def new(self, **kw) -> "SourceRetry":  # urllib3 makes a new Retry per attempt: keep ours
+        ours = {
+            "source": self.source,
+            "max_wait": self.max_wait,
+            "throttle": self.throttle,
+            "pause": self.pause,
+        }
+        return super().new(**ours, **kw)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        wait = retry_delay(response.headers) if response is not None else None
+        if wait is not None and wait > self.max_wait:
+            raise MaxRetryError(_pool, url, ResponseError(f"asked to wait {wait:.0f}s"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_backoff_time(self) -> float:
+        """backoff_factor x 1, 2, 4 … for the first, second, third … retry."""
+        return (
+            min(self.backoff_max, self.backoff_factor * 2 ** (len(self.history) - 1)) if self.history else 0.0
+        )
+
+    def sleep(self, response=None) -> None:
+        wait = retry_delay(response.headers) if response is not None else None
+        seconds = self.get_backoff_time() if wait is None else wait
+        last = self.history[-1]
+        reason = f"HTTP {last.status}" if last.status else kind(last.error)
+        logger.warning("%s: %s: %s, retrying in %.1fs", self.source, last.url, reason, seconds)
+        self.pause(seconds)
+        if self.throttle:
+            self.throttle.wait()
+
+
 @dataclass
 class HttpClient:
     """GET with the house rules. `source` names the importer in every error message."""
@@ -106,45 +156,43 @@ class HttpClient:
     def __post_init__(self):
         user_agent = f"Paperboy/0.1 (+{settings.SITE_URL})"
         self.session.headers.update({"User-Agent": user_agent, **self.headers})
+        retry = SourceRetry(
+            total=self.retries,
+            redirect=False,  # requests follows redirects itself
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff,
+            raise_on_status=False,  # the last answer comes back; get() names it
+            source=self.source,
+            max_wait=self.max_wait,
+            throttle=self.throttle,
+            pause=self.sleep,
+        )
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, HTTPAdapter(max_retries=retry))
 
     def get(self, url: str, params: dict | None = None, *, expect: str = "json") -> bytes:
         """The body of a successful response. Raises SourceError with one clear line."""
         where = f"{url}?{urlencode(params)}" if params else url
-        for attempt in range(self.retries + 1):
-            if self.throttle:
-                self.throttle.wait()
-            last_try = attempt == self.retries
-            try:
-                response = self.session.get(url, params=params, timeout=self.timeout, stream=True)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last_try:
-                    raise SourceError(
-                        f"{self.source}: {where}: {kind(exc)} after {attempt + 1} tries"
-                    ) from exc
-                self.pause(self.backoff * 2**attempt, where, kind(exc))
-                continue
-            with response:
-                if response.status_code in RETRY_STATUSES:
-                    self.handle_retryable(response, where, attempt, last_try)
-                    continue
-                return self.read_body(response, where, expect)
-        raise AssertionError("unreachable")  # the loop returns or raises
+        if self.throttle:
+            self.throttle.wait()
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout, stream=True)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise SourceError(f"{self.source}: {where}: {kind(exc)} after {self.retries + 1} tries") from exc
+        with response:
+            if response.status_code in RETRY_STATUSES:
+                raise self.gave_up(response, where)
+            return self.read_body(response, where, expect)
 
-    def handle_retryable(self, response, where: str, attempt: int, last_try: bool) -> None:
+    def gave_up(self, response, where: str) -> SourceError:
         status = response.status_code
         wait = retry_delay(response.headers)
         if wait is not None and wait > self.max_wait:
-            raise SourceError(
+            return SourceError(
                 f"{self.source}: {where}: HTTP {status}, rate limited for {wait:.0f}s "
                 f"(more than PAPERS_HTTP_MAX_WAIT={self.max_wait:.0f}s); try again later"
             )
-        if last_try:
-            raise SourceError(f"{self.source}: {where}: HTTP {status} after {attempt + 1} tries")
-        self.pause(wait if wait is not None else self.backoff * 2**attempt, where, f"HTTP {status}")
-
-    def pause(self, seconds: float, where: str, reason: str) -> None:
-        logger.warning("%s: %s: %s, retrying in %.1fs", self.source, where, reason, seconds)
-        self.sleep(seconds)
+        return SourceError(f"{self.source}: {where}: HTTP {status} after {self.retries + 1} tries")
 
     def read_body(self, response, where: str, expect: str) -> bytes:
         body = bytearray()
@@ -163,5 +211,9 @@ class HttpClient:
         return bytes(body)
 
 
-def kind(exc: Exception) -> str:
-    return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+def kind(exc: BaseException | None) -> str:
+    """Two words for a failed connection (requests wraps urllib3's last error in MaxRetryError)."""
+    if exc is not None and exc.args and isinstance(exc.args[0], MaxRetryError):
+        exc = exc.args[0].reason
+    timed_out = isinstance(exc, requests.Timeout | Urllib3Timeout) and not isinstance(exc, NewConnectionError)
+    return "timed out" if timed_out else "connection failed"

@@ -1,5 +1,6 @@
 """The importers' HTTP layer against a real local server: retries, rate limits, timeouts."""
 
+import socket
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from tests.papers.server import Reply, fixture, recorded
 
 def client(**kwargs) -> tuple[HttpClient, list[float]]:
     waits: list[float] = []
-    return HttpClient(source="hf", sleep=waits.append, backoff=1.0, **kwargs), waits
+    return HttpClient(source="hf", sleep=waits.append, **{"backoff": 1.0, **kwargs}), waits
 
 
 def test_it_retries_server_errors_with_doubling_backoff(server):
@@ -65,6 +66,24 @@ def test_a_server_that_never_answers_in_time_fails_clearly(server):
     http, _ = client(timeout=0.1, retries=1)
     with pytest.raises(SourceError, match="/slow: timed out after 2 tries"):
         http.get(server.url + "/slow")
+
+
+def test_a_refused_connection_is_retried_then_fails_clearly(settings):
+    with socket.socket() as unused:  # a port nobody listens on once closed
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    http, waits = client(retries=1)
+    with pytest.raises(SourceError, match=r"/x: connection failed after 2 tries$"):
+        http.get(f"http://127.0.0.1:{port}/x")
+    assert waits == [1.0]
+
+
+def test_a_throttled_source_keeps_its_distance_on_retries_too(server):
+    server.add("/x", Reply(b"", 503), Reply(b"[]"))
+    http, waits = client(throttle=Throttle(0.3), backoff=0.0)
+    assert http.get(server.url + "/x") == b"[]"
+    first, second = server.requests_to("/x")
+    assert second.at - first.at >= 0.25
 
 
 def test_an_html_error_page_instead_of_json_is_refused(server):
