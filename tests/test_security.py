@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from tests.conftest import ROOT
+from tests.factories import make_paper, make_topic
 from tests.test_settings import REAL_KEY, settings_from
-from tests.web.builders import make_paper, make_topic
 
 CSP_PROBE = """
 import json, django

@@ -6,15 +6,15 @@ from django.utils import timezone
 
 from newsletter import digests
 from papers.models import PaperTopic, Topic
-from tests.digest.builders import make_paper, make_topic
+from tests.factories import make_new_paper, make_topic, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def day():
-    topic = make_topic()
-    paper = make_paper(topic)
+    topic = unlearning_topic()
+    paper = make_new_paper(topic)
     now = timezone.now()
     return topic, paper, now, digests.day_papers(now)
 

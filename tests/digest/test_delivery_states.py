@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.delivery_states import TRANSITIONS, DeliveryStatus, Outcome
 from newsletter.models import DigestDelivery, Subscriber
-from tests.digest.builders import make_reader
+from tests.factories import make_due_reader
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -17,7 +17,7 @@ LEASE = uuid.UUID(int=1)
 
 def row_in(status: str) -> DigestDelivery:
     return DigestDelivery.objects.create(
-        subscriber=make_reader(), issue_date=NOW.date(), status=status, lease=LEASE, claimed_at=NOW
+        subscriber=make_due_reader(), issue_date=NOW.date(), status=status, lease=LEASE, claimed_at=NOW
     )
 
 

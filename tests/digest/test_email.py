@@ -16,7 +16,7 @@ from newsletter import planning, sending, subscriptions
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import read_reader_token
 from tests.backends import PostmarkPayloadBackend
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.factories import make_due_reader, make_new_paper, make_topic, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 POSTAL = "Paperboy Ltd, 12 Quire Lane, Bookham"
@@ -41,9 +41,9 @@ def html_of(message) -> str:
 
 
 def test_every_digest_has_its_own_one_click_unsubscribe_that_works_and_all_the_links():
-    topic = make_topic()
-    make_paper(topic)
-    readers = {r.email: r for r in (make_reader(topic) for _ in range(25))}
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    readers = {r.email: r for r in (make_due_reader(topic) for _ in range(25))}
     send_to(*readers.values())
     urls = set()
     for message in mail.outbox:
@@ -69,10 +69,10 @@ def test_every_digest_has_its_own_one_click_unsubscribe_that_works_and_all_the_l
 
 
 def test_the_digest_shows_each_paper_with_its_details_and_reason():
-    topic = make_topic()
-    top = make_paper(topic, title="Forgetting on demand", upvotes=180, org=True)
-    make_paper(topic, title="A second paper about unlearning", upvotes=3, code_url="")
-    [delivery_id] = send_to(make_reader(topic))
+    topic = unlearning_topic()
+    top = make_new_paper(topic, title="Forgetting on demand", upvotes=180, org=True)
+    make_new_paper(topic, title="A second paper about unlearning", upvotes=3, code_url="")
+    [delivery_id] = send_to(make_due_reader(topic))
     [message] = mail.outbox
     html, text = html_of(message), message.body
 
@@ -98,9 +98,11 @@ def test_the_digest_shows_each_paper_with_its_details_and_reason():
     "marker", ["%%MANAGE_URL%%", "%%PAPERS%%", "%%REASON%%", "%%NOT_A_SLOT%%", "{{ x }}"]
 )
 def test_paper_text_that_looks_like_template_syntax_is_shown_as_written(client, staff_client, marker):
-    topic = make_topic()
-    make_paper(topic, title=f"Escaping {marker} in titles", abstract=f"We study machine unlearning {marker}.")
-    reader = make_reader(topic)
+    topic = unlearning_topic()
+    make_new_paper(
+        topic, title=f"Escaping {marker} in titles", abstract=f"We study machine unlearning {marker}."
+    )
+    reader = make_due_reader(topic)
     preview = staff_client.get(f"/staff/digests/{reader.pk}/preview/")
     assert preview.status_code == 200
     assert f"Escaping {marker} in titles" in preview.text
@@ -126,10 +128,10 @@ def test_paper_text_that_looks_like_template_syntax_is_shown_as_written(client, 
 )
 def test_the_digest_as_mime_bytes_reads_back_exactly_as_built(title):
     """What the SMTP backend and raw-MIME ESP APIs (Amazon SES) send: message().as_bytes()."""
-    topic = make_topic()
-    make_paper(topic, title=title.strip())
-    make_paper(topic, title=title.strip() + " (part two)", upvotes=1)
-    send_to(*(make_reader(topic) for _ in range(3)))
+    topic = unlearning_topic()
+    make_new_paper(topic, title=title.strip())
+    make_new_paper(topic, title=title.strip() + " (part two)", upvotes=1)
+    send_to(*(make_due_reader(topic) for _ in range(3)))
     boundaries = set()
     for message in mail.outbox:
         raw = message.message().as_bytes(linesep="\r\n")
@@ -152,12 +154,12 @@ def test_with_postmark_digests_go_through_the_broadcast_stream_and_confirmations
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "server-token"}
     settings.POSTMARK_DIGEST_STREAM = "broadcast"
     PostmarkPayloadBackend.payloads.clear()
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    reader = make_due_reader(topic)
     [delivery_id] = send_to(reader)
     assert DigestDelivery.objects.get(pk=delivery_id).status == "sent"
-    pending = make_reader(status=Subscriber.Status.PENDING)
+    pending = make_due_reader(status=Subscriber.Status.PENDING)
     subscriptions.send_subscription_email(pending.pk, "confirm")
     digest, confirmation = PostmarkPayloadBackend.payloads
     assert (digest["To"], digest["MessageStream"]) == (reader.email, "broadcast")
@@ -165,14 +167,14 @@ def test_with_postmark_digests_go_through_the_broadcast_stream_and_confirmations
     assert "MessageStream" not in confirmation  # Postmark's default, transactional stream
 
     settings.POSTMARK_DIGEST_STREAM = ""
-    send_to(make_reader(topic))
+    send_to(make_due_reader(topic))
     assert "MessageStream" not in PostmarkPayloadBackend.payloads[-1]
 
 
 def test_view_in_browser_shows_the_digest_as_mailed_and_rejects_bad_links(client):
-    topic = make_topic()
-    make_paper(topic, title="Forgetting on demand")
-    send_to(make_reader(topic))
+    topic = unlearning_topic()
+    make_new_paper(topic, title="Forgetting on demand")
+    send_to(make_due_reader(topic))
     [message] = mail.outbox
     url = re.search(r"https://papers.example.org(/digest/[^\s]+)", message.body).group(1)
 
@@ -191,9 +193,9 @@ def staff_client(client):
 
 
 def test_staff_preview_the_next_digest_with_scores_and_reasons_and_can_mail_it_to_themselves(staff_client):
-    topic = make_topic()
-    make_paper(topic, title="Forgetting on demand")
-    reader = make_reader(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic, title="Forgetting on demand")
+    reader = make_due_reader(topic)
 
     page = staff_client.get(f"/staff/digests/{reader.pk}/preview/")
     assert page.status_code == 200
@@ -211,7 +213,7 @@ def test_staff_preview_the_next_digest_with_scores_and_reasons_and_can_mail_it_t
 
 
 def test_previews_are_for_staff_only(client):
-    reader = make_reader()
+    reader = make_due_reader()
     assert client.get(f"/staff/digests/{reader.pk}/preview/").status_code == 302
     assert client.post(f"/staff/digests/{reader.pk}/test/").status_code == 302
 
@@ -220,10 +222,10 @@ def test_the_deliveries_admin_lists_rows_and_requeues_only_failed_ones(
     staff_client, django_capture_on_commit_callbacks
 ):
     failed = DigestDelivery.objects.create(
-        subscriber=make_reader(), issue_date=timezone.now().date(), status="failed", error="Gave up: 503"
+        subscriber=make_due_reader(), issue_date=timezone.now().date(), status="failed", error="Gave up: 503"
     )
     sent = DigestDelivery.objects.create(
-        subscriber=make_reader(), issue_date=timezone.now().date(), status="sent"
+        subscriber=make_due_reader(), issue_date=timezone.now().date(), status="sent"
     )
     page = staff_client.get("/admin/newsletter/digestdelivery/?status__exact=failed")
     assert page.status_code == 200
@@ -241,10 +243,10 @@ def test_the_deliveries_admin_lists_rows_and_requeues_only_failed_ones(
 
 
 def test_send_digests_dry_run_prints_who_gets_what_and_sends_nothing():
-    topic = make_topic()
-    make_paper(topic, title="Forgetting on demand")
-    reader = make_reader(topic)
-    make_reader(make_topic("Robotics", ("robot",)))
+    topic = unlearning_topic()
+    make_new_paper(topic, title="Forgetting on demand")
+    reader = make_due_reader(topic)
+    make_due_reader(make_topic("Robotics", ("robot",)))
     out = StringIO()
     call_command("send_digests", "--dry-run", stdout=out)
     assert f"{reader.email} (subscriber {reader.pk})" in out.getvalue()
@@ -255,9 +257,9 @@ def test_send_digests_dry_run_prints_who_gets_what_and_sends_nothing():
 
 
 def test_send_digests_for_one_subscriber_sends_one_digest_once():
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic, delivery_hour=23, time_zone="Pacific/Kiritimati")
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    reader = make_due_reader(topic, delivery_hour=23, time_zone="Pacific/Kiritimati")
     out = StringIO()
     call_command("send_digests", "--subscriber", reader.email.upper(), stdout=out)
     assert "1 digests planned: 1 sent." in out.getvalue()
@@ -274,16 +276,16 @@ def test_send_digests_for_one_subscriber_sends_one_digest_once():
     ],
 )
 def test_send_digests_rejects_bad_input_with_one_line_and_writes_nothing(args, error):
-    make_reader()
+    make_due_reader()
     with pytest.raises(CommandError, match=error):
         call_command("send_digests", *args)
     assert DigestDelivery.objects.count() == 0
 
 
 def test_view_in_browser_allows_the_emails_inline_styles_where_site_pages_do_not(client):
-    topic = make_topic()
-    make_paper(topic, title="Forgetting on demand")
-    send_to(make_reader(topic))
+    topic = unlearning_topic()
+    make_new_paper(topic, title="Forgetting on demand")
+    send_to(make_due_reader(topic))
     url = re.search(r"https://papers.example.org(/digest/[^\s]+)", mail.outbox[0].body).group(1)
     response = client.get(url)
     assert response.status_code == 200
@@ -295,14 +297,14 @@ def test_view_in_browser_allows_the_emails_inline_styles_where_site_pages_do_not
 
 
 def test_the_digest_reads_math_as_plain_text_and_carries_the_editor_s_note():
-    topic = make_topic()
-    make_paper(
+    topic = unlearning_topic()
+    make_new_paper(
         topic,
         title=r"Unlearning in $\mathcal{O}(n)$ steps",
         abstract=r"We study machine unlearning and gain +18.6\% with $\alpha$-mixing.",
         editor_note="Read section 3 <first>.",
     )
-    send_to(make_reader(topic))
+    send_to(make_due_reader(topic))
     [message] = mail.outbox
     html, text = html_of(message), message.body
     assert message.subject == "1 new paper for you: Unlearning in 𝒪(n) steps"

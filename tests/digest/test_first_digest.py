@@ -10,7 +10,7 @@ from django.core import mail
 from newsletter import digests, planning, sending
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import make_token
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.factories import make_due_reader, make_new_paper, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # already Nov 25 in Tokyo
@@ -27,8 +27,8 @@ def _frozen(settings):
 
 @pytest.fixture
 def pending():
-    topic = make_topic()
-    return make_reader(
+    topic = unlearning_topic()
+    return make_due_reader(
         topic, status=Subscriber.Status.PENDING, confirmed_at=None, time_zone="Asia/Tokyo", delivery_hour=8
     )
 
@@ -43,8 +43,8 @@ def test_confirming_sends_the_best_of_the_last_three_days_at_once(
     client, pending, django_capture_on_commit_callbacks
 ):
     topic = pending.topics.get()
-    recent = make_paper(topic, seen=NOW - timedelta(days=2))
-    make_paper(topic, seen=NOW - timedelta(days=4))  # older than three days
+    recent = make_new_paper(topic, seen=NOW - timedelta(days=2))
+    make_new_paper(topic, seen=NOW - timedelta(days=4))  # older than three days
 
     response, callbacks = confirm(client, pending, django_capture_on_commit_callbacks)
 
@@ -61,7 +61,7 @@ def test_confirming_sends_the_best_of_the_last_three_days_at_once(
 
 
 def test_the_first_digest_is_that_days_only_digest(client, pending, django_capture_on_commit_callbacks):
-    make_paper(pending.topics.get(), seen=NOW - timedelta(hours=5))
+    make_new_paper(pending.topics.get(), seen=NOW - timedelta(hours=5))
     confirm(client, pending, django_capture_on_commit_callbacks)
     sending.send_chunk(list(DigestDelivery.objects.values_list("pk", flat=True)))
     with time_machine.travel(datetime(2026, 11, 24, 23, 30, tzinfo=UTC), tick=False):  # 08:30 in Tokyo

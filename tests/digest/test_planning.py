@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from newsletter import planning
 from newsletter.models import DigestDelivery, Subscriber, Suppression, email_hash
-from tests.digest.builders import make_reader
+from tests.factories import make_due_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_local_slots_group_zones_by_local_date_and_hour():
 
 
 def test_a_reader_is_planned_once_their_local_hour_has_come():
-    reader = make_reader(delivery_hour=8, time_zone="Asia/Tokyo")  # UTC+9
+    reader = make_due_reader(delivery_hour=8, time_zone="Asia/Tokyo")  # UTC+9
     with time_machine.travel(datetime(2026, 11, 24, 22, 50, tzinfo=UTC)):  # 07:50 in Tokyo
         assert planning.tick() == []
     with time_machine.travel(datetime(2026, 11, 24, 23, 0, tzinfo=UTC)):  # 08:00 on the 25th
@@ -37,7 +37,7 @@ def test_a_reader_is_planned_once_their_local_hour_has_come():
 
 def test_a_missed_hour_is_caught_up_later_the_same_local_day(settings):
     settings.DIGEST_CATCH_UP_HOURS = 6
-    reader = make_reader(delivery_hour=8, time_zone="UTC")
+    reader = make_due_reader(delivery_hour=8, time_zone="UTC")
     with time_machine.travel(datetime(2026, 11, 25, 13, 50, tzinfo=UTC)):
         planning.tick()
     assert planned_dates(reader) == [date(2026, 11, 25)]
@@ -45,7 +45,7 @@ def test_a_missed_hour_is_caught_up_later_the_same_local_day(settings):
 
 def test_a_reader_past_the_catch_up_window_waits_for_their_hour_tomorrow(settings):
     settings.DIGEST_CATCH_UP_HOURS = 6
-    reader = make_reader(delivery_hour=8, time_zone="UTC")
+    reader = make_due_reader(delivery_hour=8, time_zone="UTC")
     with time_machine.travel(datetime(2026, 11, 25, 20, 0, tzinfo=UTC)):  # confirmed this evening
         assert planning.tick() == []
     with time_machine.travel(datetime(2026, 11, 26, 8, 0, tzinfo=UTC)):
@@ -54,7 +54,7 @@ def test_a_reader_past_the_catch_up_window_waits_for_their_hour_tomorrow(setting
 
 
 def test_planning_again_the_same_day_creates_nothing(django_capture_on_commit_callbacks):
-    make_reader()
+    make_due_reader()
     with django_capture_on_commit_callbacks(execute=False):
         first, second = planning.tick(), planning.tick()
     assert len(first) == 1
@@ -63,7 +63,7 @@ def test_planning_again_the_same_day_creates_nothing(django_capture_on_commit_ca
 
 
 def test_weekly_readers_are_planned_on_their_weekday_only():
-    reader = make_reader(
+    reader = make_due_reader(
         frequency=Subscriber.Frequency.WEEKLY,
         delivery_weekday=2,
         delivery_hour=12,  # Wednesday noon
@@ -85,17 +85,17 @@ def test_weekly_readers_are_planned_on_their_weekday_only():
     ],
 )
 def test_readers_who_are_not_active_are_never_planned(status):
-    make_reader(status=status)
-    active = make_reader()  # due at the same tick: the tick does plan
+    make_due_reader(status=status)
+    active = make_due_reader()  # due at the same tick: the tick does plan
     assert planned_readers(planning.tick()) == [active.pk]
 
 
 def test_suppressed_addresses_are_never_planned():
-    reader = make_reader()
+    reader = make_due_reader()
     Suppression.objects.create(
         email_hash=email_hash(reader.email.upper()), reason=Suppression.Reason.COMPLAINT
     )
-    active = make_reader()
+    active = make_due_reader()
     assert planned_readers(planning.tick()) == [active.pk]
 
 
@@ -113,7 +113,7 @@ def planned_readers(delivery_ids) -> list[int]:
     ],
 )
 def test_dst_days_give_exactly_one_digest_with_ticks_every_ten_minutes(day, hours):
-    readers = [make_reader(delivery_hour=h, time_zone="America/New_York") for h in (1, 2, 3)]
+    readers = [make_due_reader(delivery_hour=h, time_zone="America/New_York") for h in (1, 2, 3)]
     for minutes in range(0, 36 * 60, 10):
         with time_machine.travel(day + timedelta(minutes=minutes), tick=False):
             planning.plan_due(timezone.now())
@@ -125,8 +125,8 @@ def test_dst_days_give_exactly_one_digest_with_ticks_every_ten_minutes(day, hour
 @time_machine.travel(datetime(2026, 11, 25, 12, 5, tzinfo=UTC), tick=False)
 def test_planning_uses_a_fixed_number_of_queries_however_many_readers(django_assert_num_queries):
     for _ in range(30):
-        make_reader(time_zone="Europe/Paris", delivery_hour=13)  # 13:05 in Paris
-    make_reader(time_zone="UTC", delivery_hour=12)
+        make_due_reader(time_zone="Europe/Paris", delivery_hour=13)  # 13:05 in Paris
+    make_due_reader(time_zone="UTC", delivery_hour=12)
     # zones, one query per local slot (2), suppressions, insert, the new ids
     # (plus the savepoint pair of the planning transaction)
     with django_assert_num_queries(8):
@@ -135,7 +135,7 @@ def test_planning_uses_a_fixed_number_of_queries_however_many_readers(django_ass
 
 
 def test_two_planners_racing_for_the_same_readers_create_one_row_each():
-    readers = [make_reader() for _ in range(5)]
+    readers = [make_due_reader() for _ in range(5)]
     now = timezone.now()
     due = planning.due_readers(now)
     # Both planners saw the same due readers; the second insert loses every conflict.
@@ -147,13 +147,13 @@ def test_two_planners_racing_for_the_same_readers_create_one_row_each():
 
 
 def test_rows_abandoned_mid_send_become_unknown_after_the_task_time_limit(settings):
-    reader = make_reader()
+    reader = make_due_reader()
     claimed = timezone.now() - timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT + 1)
     row = DigestDelivery.objects.create(
         subscriber=reader, issue_date=claimed.date(), status="sending", claimed_at=claimed
     )
     fresh = DigestDelivery.objects.create(
-        subscriber=make_reader(), issue_date=claimed.date(), status="sending", claimed_at=timezone.now()
+        subscriber=make_due_reader(), issue_date=claimed.date(), status="sending", claimed_at=timezone.now()
     )
     assert planning.recover(timezone.now()) == (0, 1)
     row.refresh_from_db()

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from newsletter import planning
 from newsletter.models import DigestDelivery
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.factories import make_due_reader, make_new_paper, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 KILLED_AT = datetime(2026, 11, 25, 8, 3, tzinfo=UTC)
@@ -20,11 +20,11 @@ Status = DigestDelivery.Status
 
 def killed_run(*statuses: str) -> list[DigestDelivery]:
     """Rows of readers with papers to get, as a worker killed at KILLED_AT left them."""
-    topic = make_topic()
-    make_paper(topic, seen=KILLED_AT - timedelta(hours=2))
+    topic = unlearning_topic()
+    make_new_paper(topic, seen=KILLED_AT - timedelta(hours=2))
     return [
         DigestDelivery.objects.create(
-            subscriber=make_reader(topic, delivery_hour=8),
+            subscriber=make_due_reader(topic, delivery_hour=8),
             issue_date=KILLED_AT.date(),
             status=status,
             claimed_at=KILLED_AT if status != Status.QUEUED else None,

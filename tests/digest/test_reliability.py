@@ -19,7 +19,7 @@ from newsletter import planning
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tasks import digest_tick
 from tests.conftest import ROOT, TEST_QUEUE, subprocess_env
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.factories import make_due_reader, make_new_paper, unlearning_topic
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.celery
@@ -28,10 +28,10 @@ Status = DigestDelivery.Status
 
 @pytest.fixture
 def readers(transactional_db):
-    topic = make_topic()
+    topic = unlearning_topic()
     for _ in range(3):
-        make_paper(topic)
-    return [make_reader(topic) for _ in range(16)]
+        make_new_paper(topic)
+    return [make_due_reader(topic) for _ in range(16)]
 
 
 @pytest.fixture

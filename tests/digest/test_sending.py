@@ -11,7 +11,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from newsletter import digests, planning, sending
 from newsletter.models import DigestDelivery, Subscriber
-from tests.digest.builders import make_paper, make_reader, make_robot_paper, make_topic
+from tests.factories import make_due_reader, make_new_paper, make_robot_paper, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +31,18 @@ def plan(*readers) -> list[int]:
 def flaky_reader(settings, monkeypatch, backend: str) -> Subscriber:
     """A reader with a paper to get, whose sends the named test backend (tests/backends.py) fails."""
     settings.EMAIL_BACKEND = f"tests.backends.{backend}"
-    topic = make_topic()
-    make_paper(topic)
-    reader = make_reader(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    reader = make_due_reader(topic)
     monkeypatch.setenv("FLAKY_RECIPIENTS", reader.email)
     return reader
 
 
 def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
-    topic = make_topic()
-    papers = [make_paper(topic, upvotes=n) for n in (5, 50, 500)]
+    topic = unlearning_topic()
+    papers = [make_new_paper(topic, upvotes=n) for n in (5, 50, 500)]
     make_robot_paper()
-    reader = make_reader(topic)
+    reader = make_due_reader(topic)
     [delivery_id] = plan(reader)
 
     assert sending.send_chunk([delivery_id]) == {"sent": 1}
@@ -64,7 +64,7 @@ def test_it_sends_one_digest_with_the_matching_papers_and_records_it():
 
 def test_nothing_matched_means_skipped_and_no_email():
     make_robot_paper()
-    reader = make_reader(make_topic())
+    reader = make_due_reader(unlearning_topic())
     sending.send_chunk(plan(reader))
     assert mail.outbox == []
     row = DigestDelivery.objects.get()
@@ -73,13 +73,13 @@ def test_nothing_matched_means_skipped_and_no_email():
 
 
 def test_old_hidden_withdrawn_and_already_sent_papers_are_not_candidates():
-    topic = make_topic()
-    reader = make_reader(topic, last_digest_at=timezone.now() - timedelta(hours=1))
-    fresh = make_paper(topic, seen=timezone.now() - timedelta(minutes=30))
-    make_paper(topic, seen=timezone.now() - timedelta(hours=2))  # before the last digest
-    make_paper(topic, seen=timezone.now() - timedelta(minutes=30), hidden=True)
-    make_paper(topic, seen=timezone.now() - timedelta(minutes=30), withdrawn=True)
-    sent_before = make_paper(topic, seen=timezone.now() - timedelta(minutes=30))
+    topic = unlearning_topic()
+    reader = make_due_reader(topic, last_digest_at=timezone.now() - timedelta(hours=1))
+    fresh = make_new_paper(topic, seen=timezone.now() - timedelta(minutes=30))
+    make_new_paper(topic, seen=timezone.now() - timedelta(hours=2))  # before the last digest
+    make_new_paper(topic, seen=timezone.now() - timedelta(minutes=30), hidden=True)
+    make_new_paper(topic, seen=timezone.now() - timedelta(minutes=30), withdrawn=True)
+    sent_before = make_new_paper(topic, seen=timezone.now() - timedelta(minutes=30))
     DigestDelivery.objects.create(
         subscriber=reader,
         issue_date=timezone.now().date() - timedelta(days=1),
@@ -91,9 +91,9 @@ def test_old_hidden_withdrawn_and_already_sent_papers_are_not_candidates():
 
 
 def test_a_reader_who_unsubscribed_after_planning_gets_nothing():
-    topic = make_topic()
-    make_paper(topic)
-    reader, other = make_reader(topic), make_reader(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    reader, other = make_due_reader(topic), make_due_reader(topic)
     ids = plan(reader, other)
     Subscriber.objects.filter(pk=reader.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
 
@@ -106,9 +106,9 @@ def test_a_reader_who_unsubscribed_after_planning_gets_nothing():
 
 
 def test_rows_already_claimed_or_done_are_never_sent_again():
-    topic = make_topic()
-    make_paper(topic)
-    ids = plan(make_reader(topic), make_reader(topic))
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    ids = plan(make_due_reader(topic), make_due_reader(topic))
     DigestDelivery.objects.filter(pk=ids[0]).update(status="sending")
     sending.send_chunk(ids)
     sending.send_chunk(ids)
@@ -121,9 +121,9 @@ def test_a_chunk_reads_in_fixed_queries_and_commits_each_outcome_as_it_comes(
     size, settings, django_assert_num_queries
 ):
     settings.DIGEST_SEND_THREADS = 1
-    topic = make_topic()
-    make_paper(topic)
-    ids = plan(*[make_reader(topic) for _ in range(size)])
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    ids = plan(*[make_due_reader(topic) for _ in range(size)])
     digests.day_papers(timezone.now())  # a worker keeps the day's papers between chunks
     # claim (4, with its savepoint pair); rows, readers, suppressions, day signature (3), reader
     # topics, sent papers, ratings, seeds, follows, rated/seeded/pinned papers; then one transaction
@@ -237,9 +237,9 @@ def test_retry_delays_grow_with_jitter_and_stay_below_the_visibility_timeout(set
 
 
 def test_requeue_sends_failed_rows_again_once(django_capture_on_commit_callbacks):
-    topic = make_topic()
-    make_paper(topic)
-    ids = plan(make_reader(topic), make_reader(topic))
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    ids = plan(make_due_reader(topic), make_due_reader(topic))
     DigestDelivery.objects.filter(pk=ids[0]).update(status="failed", error="Gave up", attempts=6)
     DigestDelivery.objects.filter(pk=ids[1]).update(status="sent")
     with django_capture_on_commit_callbacks(execute=True):
@@ -249,9 +249,9 @@ def test_requeue_sends_failed_rows_again_once(django_capture_on_commit_callbacks
 
 
 def test_a_digest_that_cannot_be_built_fails_with_the_reason_instead_of_going_unknown(monkeypatch):
-    topic = make_topic()
-    make_paper(topic)
-    ids = plan(make_reader(topic))
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    ids = plan(make_due_reader(topic))
 
     def broken(self, out, delivery_id=None, to=None):
         raise ValueError("template error")

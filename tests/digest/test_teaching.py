@@ -10,7 +10,7 @@ from django.test import Client
 
 from newsletter import digests, links, planning, sending
 from newsletter.models import DigestDelivery, Follow, Rating, SeedPaper, Subscriber
-from tests.digest.builders import make_paper, make_reader, make_robot_paper, make_topic
+from tests.factories import make_due_reader, make_new_paper, make_robot_paper, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -49,9 +49,9 @@ def teach(reader: Subscriber, liked=(), disliked=(), seeds=(), authors=(), orgs=
 
 
 def test_reader_docs_carry_everything_the_reader_taught():
-    topic = make_topic()
-    older, newer, meh, seeded = (make_paper(topic) for _ in range(4))
-    reader = make_reader(topic, muted="crypto\nLLM agents", trending="top")
+    topic = unlearning_topic()
+    older, newer, meh, seeded = (make_new_paper(topic) for _ in range(4))
+    reader = make_due_reader(topic, muted="crypto\nLLM agents", trending="top")
     teach(reader, liked=[newer, older], disliked=[meh], seeds=[seeded.paper_id, "2401.99999"])
     teach(reader, authors=["Jane Doe"], orgs=["facebook"])
 
@@ -71,9 +71,9 @@ def test_reader_docs_carry_everything_the_reader_taught():
 
 
 def test_a_chunk_reads_every_readers_signals_in_the_same_queries_whatever_its_size(django_assert_num_queries):
-    topic = make_topic()
-    papers = [make_paper(topic, pinned_on=NOW.date()) for _ in range(2)] + [make_paper(topic)]
-    readers = [make_reader(topic) for _ in range(12)]
+    topic = unlearning_topic()
+    papers = [make_new_paper(topic, pinned_on=NOW.date()) for _ in range(2)] + [make_new_paper(topic)]
+    readers = [make_due_reader(topic) for _ in range(12)]
     for reader in readers:
         teach(reader, liked=papers[:1], disliked=papers[1:2], seeds=[papers[2].paper_id], authors=["A B"])
     values = reader_values(*readers)
@@ -85,13 +85,13 @@ def test_a_chunk_reads_every_readers_signals_in_the_same_queries_whatever_its_si
 
 @pytest.mark.parametrize(("trending", "shown"), [("top", True), ("balanced", False), ("matches", False)])
 def test_the_trending_section_is_there_only_for_readers_who_asked(trending, shown):
-    topic = make_topic()
-    match = make_paper(topic)
+    topic = unlearning_topic()
+    match = make_new_paper(topic)
     robots = [make_robot_paper() for _ in range(4)]
     for n, paper in enumerate(robots):
         paper.upvotes = 100 * (n + 1)
         paper.save()
-    reader = make_reader(topic, trending=trending)
+    reader = make_due_reader(topic, trending=trending)
     send(reader)
 
     [message] = mail.outbox
@@ -109,12 +109,12 @@ def test_the_trending_section_is_there_only_for_readers_who_asked(trending, show
 
 
 def test_editors_pins_reach_every_reader_but_those_who_want_only_their_matches():
-    topic = make_topic()
-    make_paper(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic)
     pinned = make_robot_paper()
     pinned.pinned_on, pinned.editor_note = NOW.date(), "Read this one <closely>."
     pinned.save()
-    balanced, strict = make_reader(topic), make_reader(topic, trending="matches")
+    balanced, strict = make_due_reader(topic), make_due_reader(topic, trending="matches")
     send(balanced, strict)
 
     by_reader = {m.to[0]: m for m in mail.outbox}
@@ -129,15 +129,15 @@ def test_editors_pins_reach_every_reader_but_those_who_want_only_their_matches()
 
 
 def test_a_pinned_or_trending_paper_the_reader_muted_or_disliked_is_not_sent():
-    topic = make_topic()
-    make_paper(topic)
+    topic = unlearning_topic()
+    make_new_paper(topic)
     muted = make_robot_paper()
     muted.pinned_on, muted.upvotes = NOW.date(), 900
     muted.save()
     disliked = make_robot_paper()
     disliked.upvotes = 800
     disliked.save()
-    reader = make_reader(topic, trending="top", muted="quadruped")
+    reader = make_due_reader(topic, trending="top", muted="quadruped")
     teach(reader, disliked=[disliked])
     send(reader)
     assert set(DigestDelivery.objects.get().paper_ids).isdisjoint({muted.pk, disliked.pk})
@@ -147,18 +147,18 @@ def test_pins_and_trending_papers_alone_make_no_digest():
     pinned = make_robot_paper()
     pinned.pinned_on = NOW.date()
     pinned.save()
-    send(make_reader(make_topic(), trending="top"))
+    send(make_due_reader(unlearning_topic(), trending="top"))
     assert mail.outbox == []
     assert DigestDelivery.objects.get().status == "skipped"
 
 
 def test_view_in_browser_shows_the_same_sections_and_feedback_links(client: Client):
-    topic = make_topic()
-    match = make_paper(topic)
+    topic = unlearning_topic()
+    match = make_new_paper(topic)
     pinned = make_robot_paper()
     pinned.pinned_on, pinned.editor_note = NOW.date(), "A classic."
     pinned.save()
-    reader = make_reader(topic)
+    reader = make_due_reader(topic)
     [delivery_id] = send(reader)
 
     page = client.get(f"/digest/{links.token_for(reader, 'digest', delivery_id)}/").content.decode()
@@ -171,10 +171,10 @@ def test_view_in_browser_shows_the_same_sections_and_feedback_links(client: Clie
 
 
 def test_a_muted_paper_never_reaches_the_reader():
-    topic = make_topic()
-    kept = make_paper(topic)
-    make_paper(topic, title="Unlearning for crypto trading bots")
-    reader = make_reader(topic, muted="Crypto")
+    topic = unlearning_topic()
+    kept = make_new_paper(topic)
+    make_new_paper(topic, title="Unlearning for crypto trading bots")
+    reader = make_due_reader(topic, muted="Crypto")
     send(reader)
     assert DigestDelivery.objects.get().paper_ids == [kept.pk]
 
@@ -183,7 +183,7 @@ def test_a_followed_authors_new_paper_is_sent_with_its_reason():
     paper = make_robot_paper()
     paper.authors = ["Jane Doe", "John Roe"]
     paper.save()
-    reader = make_reader(make_topic())
+    reader = make_due_reader(unlearning_topic())
     teach(reader, authors=["Jane Doe"])
     send(reader)
     row = DigestDelivery.objects.get()
@@ -194,9 +194,9 @@ def test_a_followed_authors_new_paper_is_sent_with_its_reason():
 
 def test_every_paper_in_the_email_has_feedback_links_for_its_reader_in_both_parts(settings):
     settings.SITE_URL = "https://papers.example.org"
-    topic = make_topic()
-    papers = [make_paper(topic) for _ in range(3)]
-    reader = make_reader(topic)
+    topic = unlearning_topic()
+    papers = [make_new_paper(topic) for _ in range(3)]
+    reader = make_due_reader(topic)
     send(reader)
 
     html, text = html_and_text(mail.outbox[0])

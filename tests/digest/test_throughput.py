@@ -8,7 +8,7 @@ from django.utils import timezone
 from newsletter import planning, sending, throttle
 from newsletter.models import DigestDelivery
 from tests import backends
-from tests.digest.builders import make_paper, make_reader, make_topic
+from tests.factories import make_due_reader, make_new_paper, unlearning_topic
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,9 @@ def _probe_state(settings, tmp_path, monkeypatch):
 
 
 def plan_readers(count: int) -> list[int]:
-    topic = make_topic()
-    make_paper(topic)
-    readers = [make_reader(topic) for _ in range(count)]
+    topic = unlearning_topic()
+    make_new_paper(topic)
+    readers = [make_due_reader(topic) for _ in range(count)]
     now = timezone.now()
     return planning.create_deliveries([(r.pk, r.email, now.date()) for r in readers], now)
 

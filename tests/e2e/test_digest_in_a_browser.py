@@ -6,8 +6,8 @@ from django.core import mail
 from django.utils import timezone
 
 from newsletter import planning, sending
-from tests.digest.builders import make_paper, make_reader, make_topic
 from tests.e2e.conftest import ARTIFACTS
+from tests.factories import make_due_reader, make_new_paper, unlearning_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,8 +17,8 @@ def digest_html(settings) -> str:
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     settings.SITE_URL = "https://papers.example.org"
     settings.NEWSLETTER_POSTAL_ADDRESS = "Paperboy Ltd, 12 Quire Lane, Bookham"
-    topic = make_topic()
-    make_paper(
+    topic = unlearning_topic()
+    make_new_paper(
         topic,
         title="Forgetting on demand: certified machine unlearning for very large language models",
         upvotes=180,
@@ -26,8 +26,8 @@ def digest_html(settings) -> str:
         featured=True,
     )
     for n in range(4):
-        make_paper(topic, title=f"Unlearning study {n} with a long-winded title about what models forget")
-    reader = make_reader(topic)
+        make_new_paper(topic, title=f"Unlearning study {n} with a long-winded title about what models forget")
+    reader = make_due_reader(topic)
     now = timezone.now()
     sending.send_chunk(planning.create_deliveries([(reader.pk, reader.email, now.date())], now))
     [message] = mail.outbox

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from newsletter.backends import OutboxBackend
 from tests.e2e.conftest import ARTIFACTS
-from tests.web.builders import make_paper, make_topic
+from tests.factories import make_paper, make_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,11 +12,8 @@ from newsletter import digests, links, planning, sending
 from newsletter.models import Subscriber
 from newsletter.tokens import make_token
 from papers.models import Organization, Paper
-from tests.digest.builders import make_paper as make_digest_paper
-from tests.digest.builders import make_reader
-from tests.digest.builders import make_topic as make_digest_topic
 from tests.e2e.conftest import ARTIFACTS
-from tests.web.builders import make_paper, make_topic
+from tests.factories import make_due_reader, make_new_paper, make_paper, make_topic, unlearning_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BLOCKING = {"serious", "critical"}
@@ -68,10 +65,10 @@ def catalogue() -> dict[str, str]:
 def digest_url(settings) -> str:
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     digests._day.clear()
-    topic = make_digest_topic()
+    topic = unlearning_topic()
     for n in range(3):
-        make_digest_paper(topic, title=f"Unlearning study {n}", org=n == 0, paper_id=f"2612.{n:05d}")
-    reader = make_reader(topic)
+        make_new_paper(topic, title=f"Unlearning study {n}", org=n == 0, paper_id=f"2612.{n:05d}")
+    reader = make_due_reader(topic)
     now = timezone.now()
     [delivery_id] = planning.create_deliveries([(reader.pk, reader.email, now.date())], now)
     sending.send_chunk([delivery_id])

@@ -10,8 +10,8 @@ import pytest
 
 from newsletter.models import Subscriber
 from tests.e2e.conftest import ARTIFACTS
+from tests.factories import make_paper, make_topic
 from tests.helpers import wait_until
-from tests.web.builders import make_paper, make_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery]
 

@@ -17,7 +17,7 @@ from newsletter.models import PaperEmbedding, PhraseEmbedding
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import upsert_records
 from papers.pagecache import bump_catalogue_version
-from tests.digest.builders import make_paper, make_reader
+from tests.factories import make_due_reader, make_new_paper
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -186,15 +186,15 @@ def test_an_editor_fixing_an_abstract_in_the_admin_queues_the_paper_again(
 
 
 def test_with_the_semantic_model_on_a_broad_interest_finds_papers_that_share_no_word_with_it(settings):
-    walking = make_paper(
+    walking = make_new_paper(
         title="A quadruped learns to walk on rough terrain",
         abstract="Legged locomotion policies trained in simulation transfer to a real four-legged machine.",
     )
-    folding = make_paper(
+    folding = make_new_paper(
         title="Predicting protein structures from sequence",
         abstract="A transformer folds amino-acid chains into three-dimensional structures.",
     )
-    reader = make_reader(interests="robotics")
+    reader = make_due_reader(interests="robotics")
     now = timezone.now()
 
     settings.PAPERBOY_SEMANTIC = False

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from newsletter.models import Rating
 from papers.models import Paper
-from tests.web.builders import make_paper, make_subscriber
+from tests.factories import make_paper, make_reader
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:papers_paper_changelist")
@@ -31,9 +31,9 @@ def test_the_paper_list_counts_thumbs_and_filters_by_them(editor):
     liked, disliked = make_paper("Liked one"), make_paper("Disliked one")
     make_paper("Plain one")
     for _ in range(3):
-        Rating.objects.create(subscriber=make_subscriber(), paper=liked, value=1)
-    Rating.objects.create(subscriber=make_subscriber(), paper=liked, value=-1)
-    Rating.objects.create(subscriber=make_subscriber(), paper=disliked, value=-1)
+        Rating.objects.create(subscriber=make_reader(), paper=liked, value=1)
+    Rating.objects.create(subscriber=make_reader(), paper=liked, value=-1)
+    Rating.objects.create(subscriber=make_reader(), paper=disliked, value=-1)
 
     html = editor.get(CHANGELIST).content.decode()
     assert "3 / 1" in html

@@ -7,9 +7,9 @@ from django.test import Client
 from newsletter import digest_signals, links
 from newsletter.models import SeedPaper
 from papers.models import Paper
+from tests.factories import make_reader, make_topic, manage_data
 from tests.helpers import wait_until
 from tests.papers.server import atom
-from tests.web.builders import make_subscriber, make_topic, manage_data
 
 pytestmark = pytest.mark.celery
 API = "/api/query"
@@ -28,7 +28,7 @@ def test_unknown_seed_papers_are_imported_in_the_background_and_join_the_readers
     slow = atom("arxiv_api.atom")
     slow.delay = 2.0  # arXiv takes its time: the reader's page must not wait for it
     server.add(API, slow)
-    reader = make_subscriber(topics=[make_topic("Tiny robots")])
+    reader = make_reader(topics=[make_topic("Tiny robots")])
     data = manage_data(seed_papers="https://arxiv.org/abs/2509.25760v3")
     response = Client().post(links.path_for(reader, "manage"), data)
 

@@ -13,7 +13,7 @@ from django.db import DataError, connection
 from django.urls import reverse
 
 from papers.models import Paper
-from tests.web.builders import make_paper, make_subscriber
+from tests.factories import make_paper, make_reader
 
 pytestmark = [
     pytest.mark.django_db,
@@ -49,7 +49,7 @@ def test_the_migration_empties_an_unreadable_date_and_every_page_and_the_editor_
     client.force_login(User.objects.create_user("editor", password="pw", is_staff=True, is_superuser=True))
     assert client.get("/admin/papers/paper/").status_code == 200
     assert client.get(f"/admin/papers/paper/{paper.pk}/change/").status_code == 200
-    make_subscriber(interests="bad date")
+    make_reader(interests="bad date")
     out = io.StringIO()
     call_command("send_digests", "--dry-run", "--date", "2026-11-24", stdout=out)
     assert "Bad date" in out.getvalue()

@@ -16,7 +16,7 @@ from newsletter.models import (
     Subscriber,
     Suppression,
 )
-from tests.tracking.builders import NOON, fire, make_delivery, make_reader
+from tests.factories import NOON, fire, make_delivery, make_reader
 
 Status = Subscriber.Status
 Sent = DigestDelivery.Status

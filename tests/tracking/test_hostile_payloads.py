@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from newsletter import privacy
 from newsletter.models import DeliveryEvent, Subscriber, Suppression
 from newsletter.payloads import delivery_id_from, event_time, shrink, storable
-from tests.tracking.builders import NOON, make_delivery, make_reader
+from tests.factories import NOON, make_delivery, make_reader
 from tests.tracking.webhooks import (
     WEBHOOK_SECRET,
     basic_auth,

@@ -7,7 +7,7 @@ from django.test import Client
 
 from newsletter import planning
 from newsletter.models import DigestDelivery, Subscriber
-from tests.tracking.builders import make_delivery, make_reader
+from tests.factories import make_delivery, make_reader
 from tests.tracking.webhooks import payload, post_mailgun, post_postmark, post_sendgrid, post_ses
 
 pytestmark = [
@@ -40,9 +40,14 @@ def test_a_reader_suppressed_by_a_webhook_is_skipped_by_the_next_planning_run(po
 
 def test_a_suppressed_address_is_skipped_even_if_staff_set_the_reader_active_again():
     """Only a fresh double opt-in clears the suppression list; the planner checks it too."""
-    reader = make_reader()
+    reader, other = make_reader(), make_reader()
     Subscriber.objects.update(delivery_hour=8, time_zone="UTC")
     post_postmark(Client(), payload("postmark_hard_bounce", reader.email, "confirm-1"))
     Subscriber.objects.filter(pk=reader.pk).update(status=Subscriber.Status.ACTIVE)
 
-    assert planning.plan_due(TOMORROW_9AM) == []
+    planned = planning.plan_due(TOMORROW_9AM)
+
+    # The other reader, due at the same hour, shows that planning did run.
+    assert list(DigestDelivery.objects.filter(pk__in=planned).values_list("subscriber_id", flat=True)) == [
+        other.pk
+    ]

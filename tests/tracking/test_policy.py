@@ -16,7 +16,7 @@ from newsletter.models import (
     Suppression,
     email_hash,
 )
-from tests.tracking.builders import NOON, fire, make_delivery, make_reader
+from tests.factories import NOON, fire, make_delivery, make_reader
 
 Kind = DeliveryEvent.Kind
 Status = Subscriber.Status

@@ -18,7 +18,7 @@ from newsletter.models import (
     Suppression,
     email_hash,
 )
-from tests.tracking.builders import NOON, fire, make_delivery, make_reader
+from tests.factories import NOON, fire, make_delivery, make_reader
 from tests.tracking.webhooks import payload, post_mailgun, post_postmark, post_sendgrid, post_ses
 
 pytestmark = [

@@ -7,7 +7,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 
 from newsletter.models import DeliveryEvent, DigestDelivery, Subscriber, Suppression, email_hash
-from tests.tracking.builders import make_delivery, make_reader
+from tests.factories import make_delivery, make_reader
 from tests.tracking.webhooks import (
     WEBHOOK_SECRET,
     payload,

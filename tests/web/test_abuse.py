@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from newsletter.forms import FORM_EXPIRED
 from newsletter.models import ConsentRecord, Subscriber
-from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data, started
+from tests.factories import make_reader, make_topic, signup_data, started
+from tests.helpers import queued_emails
 
 pytestmark = pytest.mark.django_db
 URL = reverse("subscribe")
@@ -81,7 +82,7 @@ def test_an_address_gets_at_most_a_few_sign_up_emails_a_day(
 ):
     settings.SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 2
     settings.SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = 10
-    reader = make_subscriber("busy@example.org")
+    reader = make_reader("busy@example.org")
     topic = make_topic()
     with django_capture_on_commit_callbacks() as callbacks:
         for n in range(4):

@@ -19,8 +19,8 @@ from newsletter.models import (
     Suppression,
     email_hash,
 )
-from tests.tracking.builders import fire
-from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data
+from tests.factories import fire, make_reader, make_topic, signup_data
+from tests.helpers import queued_emails
 
 IDN = "user@xn--exmple-cua.com"
 
@@ -94,7 +94,7 @@ def test_an_address_with_a_soft_hyphen_gets_a_clear_form_error_and_nothing_is_sa
 
 @pytest.mark.django_db
 def test_a_hard_bounce_reported_for_the_unicode_spelling_suppresses_the_reader(client):
-    reader = make_subscriber(IDN)
+    reader = make_reader(IDN)
     fire("bounced", "user@exämple.com", reject_reason="bounced", esp_event={"Type": "HardBounce"})
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.SUPPRESSED
@@ -106,7 +106,7 @@ def test_a_hard_bounce_reported_for_the_unicode_spelling_suppresses_the_reader(c
     "stored", ["user@ex\u2028ample.com", "user@exam\u00adple.com", "us\u00ader@example.com"]
 )
 def test_the_confirmation_task_skips_an_address_stored_before_checks_instead_of_crashing(stored, mailoutbox):
-    reader = make_subscriber(stored, status=Subscriber.Status.PENDING)
+    reader = make_reader(stored, status=Subscriber.Status.PENDING)
     assert subscriptions.send_subscription_email(reader.pk, "confirm") is False
     assert mailoutbox == []
 
@@ -117,7 +117,7 @@ def test_the_data_migration_merges_spellings_of_one_mailbox_keeping_every_record
 
     merge = importlib.import_module("newsletter.migrations.0004_merge_readers_with_one_canonical_address")
     with time_machine.travel(datetime(2026, 11, 1, tzinfo=UTC)):
-        old = make_subscriber("user@exämple.com")
+        old = make_reader("user@exämple.com")
         old.consents.create(action=ConsentRecord.Action.CONFIRM)
         DigestDelivery.objects.create(subscriber=old, issue_date=date(2026, 11, 20))
         DigestDelivery.objects.create(subscriber=old, issue_date=date(2026, 11, 21))
@@ -125,10 +125,10 @@ def test_the_data_migration_merges_spellings_of_one_mailbox_keeping_every_record
         legacy_hash = hashlib.sha256(b"user@ex\xc3\xa4mple.com").hexdigest()  # before canonical forms
         Suppression.objects.create(email_hash=legacy_hash, reason="manual")
     with time_machine.travel(datetime(2026, 11, 10, tzinfo=UTC)):
-        new = make_subscriber("user@xn--exmple-cua.com", status=Subscriber.Status.UNSUBSCRIBED)
+        new = make_reader("user@xn--exmple-cua.com", status=Subscriber.Status.UNSUBSCRIBED)
         new.consents.create(action=ConsentRecord.Action.UNSUBSCRIBE)
         DigestDelivery.objects.create(subscriber=new, issue_date=date(2026, 11, 21))
-    other = make_subscriber("someone@example.org")
+    other = make_reader("someone@example.org")
 
     merge.merge_duplicate_readers(apps, None)
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from newsletter import links, preferences, spreadsheets, subscriptions
 from newsletter.models import ConsentRecord, Subscriber
-from tests.web.builders import make_subscriber, make_topic, queued_emails
+from tests.factories import make_reader, make_topic
+from tests.helpers import queued_emails
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:newsletter_subscriber_changelist")
@@ -25,7 +26,7 @@ def staff_client(client):
 
 
 def test_readers_are_not_visible_to_anonymous_or_non_staff_users(client):
-    make_subscriber("private@example.org")
+    make_reader("private@example.org")
     assert client.get(CHANGELIST).status_code == 302
     client.force_login(get_user_model().objects.create_user("reader", password="pw"))
     assert "private@example.org" not in client.get(CHANGELIST).content.decode()
@@ -33,8 +34,8 @@ def test_readers_are_not_visible_to_anonymous_or_non_staff_users(client):
 
 def test_staff_search_by_email_and_filter_by_status_and_topic(staff_client):
     topic = make_topic("Tiny robots", slug="tiny-robots")
-    make_subscriber("alice@example.org", topics=[topic])
-    make_subscriber("bob@example.org", status=Subscriber.Status.PAUSED)
+    make_reader("alice@example.org", topics=[topic])
+    make_reader("bob@example.org", status=Subscriber.Status.PAUSED)
     found = staff_client.get(CHANGELIST, {"q": "alice"}).content.decode()
     assert "alice@example.org" in found
     assert "bob@example.org" not in found
@@ -48,8 +49,8 @@ def test_staff_search_by_email_and_filter_by_status_and_topic(staff_client):
 
 def test_staff_filter_by_frequency_and_confirmed_date(staff_client):
     now = timezone.now()
-    make_subscriber("weekly@example.org", frequency=Subscriber.Frequency.WEEKLY, confirmed_at=now)
-    make_subscriber("old@example.org", confirmed_at=now - timedelta(days=40))
+    make_reader("weekly@example.org", frequency=Subscriber.Frequency.WEEKLY, confirmed_at=now)
+    make_reader("old@example.org", confirmed_at=now - timedelta(days=40))
     weekly = staff_client.get(CHANGELIST, {"frequency__exact": "weekly"}).content.decode()
     assert "weekly@example.org" in weekly
     assert "old@example.org" not in weekly
@@ -60,7 +61,7 @@ def test_staff_filter_by_frequency_and_confirmed_date(staff_client):
 
 
 def test_the_consent_history_is_shown_read_only(staff_client):
-    reader = make_subscriber()
+    reader = make_reader()
     preferences.record(reader, ConsentRecord.Action.SIGNUP, "192.0.2.8", "Firefox")
     page = staff_client.get(reverse("admin:newsletter_subscriber_change", args=[reader.pk])).content.decode()
     assert "192.0.2.8" in page
@@ -68,7 +69,7 @@ def test_the_consent_history_is_shown_read_only(staff_client):
 
 
 def test_the_unsubscribe_action(staff_client):
-    reader = make_subscriber()
+    reader = make_reader()
     staff_client.post(CHANGELIST, {"action": "unsubscribe", "_selected_action": [reader.pk]})
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.UNSUBSCRIBED
@@ -76,8 +77,8 @@ def test_the_unsubscribe_action(staff_client):
 
 
 def test_resend_confirmation_only_queues_pending_readers(staff_client, django_capture_on_commit_callbacks):
-    pending = make_subscriber(status=Subscriber.Status.PENDING)
-    active = make_subscriber()
+    pending = make_reader(status=Subscriber.Status.PENDING)
+    active = make_reader()
     with django_capture_on_commit_callbacks() as callbacks:
         staff_client.post(
             CHANGELIST,
@@ -91,7 +92,7 @@ def test_resend_confirmation_keeps_to_the_daily_email_cap(
     staff_client, settings, django_capture_on_commit_callbacks
 ):
     settings.SIGNUP_EMAILS_PER_ADDRESS_PER_DAY = 2
-    pending = make_subscriber(status=Subscriber.Status.PENDING)
+    pending = make_reader(status=Subscriber.Status.PENDING)
     with django_capture_on_commit_callbacks() as callbacks:
         for _ in range(3):
             response = staff_client.post(
@@ -102,7 +103,7 @@ def test_resend_confirmation_keeps_to_the_daily_email_cap(
 
 
 def test_export_csv(staff_client):
-    reader = make_subscriber("csv@example.org", topics=[make_topic("Tiny robots", slug="tiny-robots")])
+    reader = make_reader("csv@example.org", topics=[make_topic("Tiny robots", slug="tiny-robots")])
     response = staff_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [reader.pk]})
     assert response["Content-Type"] == "text/csv"
     lines = response.content.decode().splitlines()
@@ -112,7 +113,7 @@ def test_export_csv(staff_client):
 
 
 def test_a_reader_page_links_to_their_sending_history_and_next_digest(staff_client):
-    reader = make_subscriber()
+    reader = make_reader()
     page = staff_client.get(reverse("admin:newsletter_subscriber_change", args=[reader.pk])).content.decode()
     history, preview = (
         reverse("tracking-reader-history", args=[reader.pk]),
@@ -125,7 +126,7 @@ def test_a_reader_page_links_to_their_sending_history_and_next_digest(staff_clie
 
 
 def test_exported_csv_cells_never_start_a_spreadsheet_formula(staff_client):
-    reader = make_subscriber("+1@example.org", interests='=HYPERLINK("http://evil.example","click")')
+    reader = make_reader("+1@example.org", interests='=HYPERLINK("http://evil.example","click")')
     response = staff_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [reader.pk]})
     [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert row["email"] == "'+1@example.org"
@@ -173,7 +174,7 @@ def change_address(staff_client, reader, email):
 def test_staff_changing_an_address_sends_a_confirmation_and_stops_digests_until_confirmed(
     staff_client, django_capture_on_commit_callbacks, mailoutbox
 ):
-    reader = make_subscriber("old@example.org", topics=[make_topic()])
+    reader = make_reader("old@example.org", topics=[make_topic()])
     old_manage = links.path_for(reader, "manage")
     with django_capture_on_commit_callbacks() as callbacks:
         response = change_address(staff_client, reader, " New@Exämple.org ")
@@ -191,7 +192,7 @@ def test_staff_changing_an_address_sends_a_confirmation_and_stops_digests_until_
 def test_staff_changing_an_unsubscribed_readers_address_sends_nothing(
     staff_client, django_capture_on_commit_callbacks
 ):
-    reader = make_subscriber("old@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
+    reader = make_reader("old@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
     with django_capture_on_commit_callbacks() as callbacks:
         response = change_address(staff_client, reader, "new@example.org")
     assert "stays unsubscribed" in response.content.decode()
@@ -201,8 +202,8 @@ def test_staff_changing_an_unsubscribed_readers_address_sends_nothing(
 
 
 def test_staff_cannot_give_a_reader_another_readers_address_in_another_spelling(staff_client):
-    make_subscriber("user@xn--exmple-cua.com")
-    reader = make_subscriber("old@example.org", topics=[make_topic()])
+    make_reader("user@xn--exmple-cua.com")
+    reader = make_reader("old@example.org", topics=[make_topic()])
     response = change_address(staff_client, reader, "USER@exämple.com")
     assert "already exists" in response.content.decode()
     reader.refresh_from_db()

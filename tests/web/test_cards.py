@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from papers import cards, mathtext
 from papers.models import Organization
-from tests.web.builders import make_paper, make_topic
+from tests.factories import make_paper, make_topic
 
 DAY = date(2026, 11, 24)
 db = pytest.mark.django_db

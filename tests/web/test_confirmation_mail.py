@@ -12,8 +12,8 @@ from django.utils import timezone
 from config.celery_app import app as celery_app
 from newsletter import subscription_mail, subscriptions
 from newsletter.models import Subscriber, SubscriptionEmail
+from tests.factories import make_reader, signup_data
 from tests.helpers import wait_until
-from tests.web.builders import make_subscriber, signup_data
 
 Status = SubscriptionEmail.Status
 SUBSCRIBE = reverse("subscribe")
@@ -69,7 +69,7 @@ def reset_broker_pools() -> None:
 
 
 def pending_reader() -> Subscriber:
-    return make_subscriber("new@example.org", status=Subscriber.Status.PENDING)
+    return make_reader("new@example.org", status=Subscriber.Status.PENDING)
 
 
 @pytest.mark.django_db

@@ -6,14 +6,14 @@ from django.test import Client
 
 from newsletter import links
 from newsletter.models import Rating, SeedPaper
-from tests.web.builders import make_paper, make_subscriber
+from tests.factories import make_paper, make_reader
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def reader():
-    return make_subscriber()
+    return make_reader()
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_a_forged_or_truncated_link_changes_nothing_and_gets_the_friendly_page(c
 
 
 def test_a_link_cannot_rate_for_another_reader_or_another_paper(client: Client, reader, paper):
-    other_reader, other_paper = make_subscriber(), make_paper("Another paper")
+    other_reader, other_paper = make_reader(), make_paper("Another paper")
     value, stamp, signature = links.token_for(reader, "feedback", paper.pk).split(":")
     key, link_key, paper_pk = value.split(".")
     assert (key, paper_pk) == (str(reader.key), str(paper.pk))

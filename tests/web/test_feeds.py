@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from newsletter import links, subscriptions
 from newsletter.tokens import make_token
-from tests.web.builders import make_paper, make_subscriber, make_topic
+from tests.factories import make_paper, make_reader, make_topic
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 24)
@@ -67,7 +67,7 @@ def test_a_reader_s_private_feed_holds_their_picks_and_is_linked_from_their_pref
     seen = timezone.now() - timedelta(hours=2)
     make_paper("A robot that folds laundry", topics=[robots], first_seen_at=seen, listed_on=DAY)
     make_paper("Protein folding", first_seen_at=seen, listed_on=DAY, abstract="Proteins.")
-    reader = make_subscriber(topics=[robots])
+    reader = make_reader(topics=[robots])
     manage = client.get(links.path_for(reader, "manage")).content.decode()
     feed_url = links.link(reader, "feed")
     assert f'value="{feed_url}"' in manage
@@ -76,7 +76,7 @@ def test_a_reader_s_private_feed_holds_their_picks_and_is_linked_from_their_pref
 
 
 def test_a_tampered_or_borrowed_feed_link_finds_nothing(client):
-    reader = make_subscriber()
+    reader = make_reader()
     token = make_token(reader.key, "feed")
     assert client.get(reverse("feed", args=[token[:-2] + "xx"])).status_code == 404
     manage_token = make_token(reader.key, "manage")
@@ -84,7 +84,7 @@ def test_a_tampered_or_borrowed_feed_link_finds_nothing(client):
 
 
 def test_signing_out_all_links_revokes_the_private_feed(client):
-    reader = make_subscriber()
+    reader = make_reader()
     old = links.path_for(reader, "feed")
     assert client.get(old).status_code == 200
     subscriptions.sign_out_links(reader)

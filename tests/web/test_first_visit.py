@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.models import Heartbeat
-from tests.web.builders import make_paper, make_topic, signup_data
+from tests.factories import make_paper, make_topic, signup_data
 
 pytestmark = pytest.mark.django_db
 

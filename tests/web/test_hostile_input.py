@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from tests.web.builders import make_paper, make_topic
+from tests.factories import make_paper, make_topic
 
 pytestmark = pytest.mark.django_db
 NUL = "\x00"

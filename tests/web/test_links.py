@@ -12,7 +12,8 @@ from django.urls import reverse
 from newsletter import links, privacy, subscriptions
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import make_token
-from tests.web.builders import make_paper, make_subscriber, make_topic, queued_emails, signup_data
+from tests.factories import make_paper, make_reader, make_topic, signup_data
+from tests.helpers import queued_emails
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -21,7 +22,7 @@ BAD_LINK = "This link doesn’t work"
 
 @pytest.fixture
 def reader():
-    return make_subscriber("reader@example.org", topics=[make_topic()])
+    return make_reader("reader@example.org", topics=[make_topic()])
 
 
 def digest_for(reader) -> DigestDelivery:
@@ -71,14 +72,14 @@ def test_links_from_before_link_keys_work_until_the_first_sign_out(client, reade
 
 
 def test_a_view_in_browser_link_opens_only_its_own_readers_digest(client, reader):
-    other = make_subscriber()
+    other = make_reader()
     digest = digest_for(other)
     forged_pairing = reverse("digest-web", args=[links.token_for(reader, "digest", digest.pk)])
     assert client.get(forged_pairing).status_code == 404
 
 
 def test_asking_to_come_back_signs_out_old_links_and_the_confirmation_brings_new_ones(client, mailoutbox):
-    reader = make_subscriber("back@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
+    reader = make_reader("back@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=[make_topic()])
     old_manage = links.path_for(reader, "manage")
     assert client.post(old_manage, {"action": "resubscribe"}).status_code == 200
     assert client.get(old_manage).status_code == 400

@@ -15,14 +15,15 @@ from newsletter.models import (
     Suppression,
     email_hash,
 )
-from tests.web.builders import make_subscriber, make_topic, manage_data, queued_emails
+from tests.factories import make_reader, make_topic, manage_data
+from tests.helpers import queued_emails
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def reader():
-    return make_subscriber("reader@example.org", topics=[make_topic("Tiny robots", slug="tiny-robots")])
+    return make_reader("reader@example.org", topics=[make_topic("Tiny robots", slug="tiny-robots")])
 
 
 def manage_url(reader) -> str:
@@ -139,7 +140,7 @@ def test_one_click_unsubscribe_works_without_cookies_or_csrf_and_is_idempotent(r
 
 
 def test_a_pending_reader_can_unsubscribe_too(client):
-    reader = make_subscriber(status=Subscriber.Status.PENDING)
+    reader = make_reader(status=Subscriber.Status.PENDING)
     client.post(links.path_for(reader, "unsubscribe"))
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.UNSUBSCRIBED

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from papers.models import Organization, PaperTopic
 from papers.views import period_bounds, step
-from tests.web.builders import make_paper, make_topic
+from tests.factories import make_paper, make_topic
 
 DAY = date(2026, 11, 24)  # a Tuesday
 

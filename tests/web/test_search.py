@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from papers.models import Paper
 from papers.search import SEARCH_VECTOR, substring
-from tests.web.builders import make_paper
+from tests.factories import make_paper
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 24)

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from newsletter import links, preferences, privacy, subscriptions
 from newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
-from tests.web.builders import make_subscriber, make_topic, queued_emails, signup_data
+from tests.factories import make_reader, make_topic, signup_data
+from tests.helpers import queued_emails
 
 pytestmark = pytest.mark.django_db
 URL = reverse("subscribe")
@@ -57,7 +58,7 @@ def test_signing_up_creates_a_pending_reader_with_a_consent_record_and_queues_co
 
 
 def test_the_confirmation_email_has_a_signed_link_that_confirms(client, mailoutbox):
-    reader = make_subscriber("new@example.org", status=Subscriber.Status.PENDING)
+    reader = make_reader("new@example.org", status=Subscriber.Status.PENDING)
     assert subscriptions.send_subscription_email(reader.pk, "confirm")
     message = mailoutbox[0]
     assert message.to == ["new@example.org"]
@@ -79,7 +80,7 @@ def test_the_confirmation_email_has_a_signed_link_that_confirms(client, mailoutb
 
 
 def test_the_confirmation_email_links_to_preferences_and_to_cancelling_the_sign_up(client, mailoutbox):
-    reader = make_subscriber("new@example.org", status=Subscriber.Status.PENDING)
+    reader = make_reader("new@example.org", status=Subscriber.Status.PENDING)
     subscriptions.send_subscription_email(reader.pk, "confirm")
     [message] = mailoutbox
     html = message.alternatives[0][0]
@@ -98,7 +99,7 @@ def test_the_confirmation_email_links_to_preferences_and_to_cancelling_the_sign_
 
 
 def test_confirming_twice_is_harmless(client):
-    reader = make_subscriber(status=Subscriber.Status.PENDING)
+    reader = make_reader(status=Subscriber.Status.PENDING)
     path = links.path_for(reader, "confirm")
     assert client.post(path).status_code == 200
     confirmed_at = Subscriber.objects.get().confirmed_at
@@ -110,7 +111,7 @@ def test_confirming_twice_is_harmless(client):
 
 
 def test_no_email_is_sent_once_the_reader_is_no_longer_pending(mailoutbox):
-    reader = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED)
+    reader = make_reader(status=Subscriber.Status.UNSUBSCRIBED)
     assert not subscriptions.send_subscription_email(reader.pk, "confirm")
     assert not subscriptions.send_subscription_email(reader.pk + 1000, "confirm")
     assert mailoutbox == []
@@ -123,7 +124,7 @@ def test_the_answer_is_the_same_whatever_the_address_state(client, state):
     topic = make_topic()
     email = "known@example.org"
     if state not in ("new", "erased"):
-        make_subscriber(email, status=state, topics=[topic])
+        make_reader(email, status=state, topics=[topic])
     if state in ("suppressed", "erased"):
         Suppression.objects.create(email_hash=email_hash(email), reason=Suppression.Reason.ERASED)
     response = post(client, signup_data(email, topics=[topic]))
@@ -149,7 +150,7 @@ def test_a_known_address_gets_the_email_for_its_state(
     client, django_capture_on_commit_callbacks, state, kind
 ):
     topic, other = make_topic(), make_topic()
-    reader = make_subscriber("known@example.org", status=state, topics=[topic])
+    reader = make_reader("known@example.org", status=state, topics=[topic])
     with django_capture_on_commit_callbacks() as callbacks:
         post(client, signup_data("known@example.org", topics=[other]))
     assert queued_emails(callbacks) == [(reader.pk, kind)]
@@ -166,7 +167,7 @@ def test_a_known_address_gets_the_email_for_its_state(
 @pytest.mark.parametrize("state", ["pending", "unsubscribed", "suppressed"])
 def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_applies_them(client, state):
     mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
-    reader = make_subscriber("known@example.org", status=state, topics=[mine], interests="robots")
+    reader = make_reader("known@example.org", status=state, topics=[mine], interests="robots")
     response = post(
         client, signup_data("known@example.org", topics=[theirs], interests="spam", digest_size="20")
     )
@@ -186,7 +187,7 @@ def test_a_stranger_cannot_change_a_known_readers_choices_only_the_confirmation_
 def test_seed_papers_and_follows_from_a_strangers_sign_up_also_wait_for_the_confirmation(
     client, django_capture_on_commit_callbacks
 ):
-    reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[make_topic()])
+    reader = make_reader("known@example.org", status=Subscriber.Status.PENDING, topics=[make_topic()])
     data = signup_data("known@example.org", seed_papers="2510.01001", followed_authors="Jane Doe")
     with django_capture_on_commit_callbacks():  # the seed's import task is not run here
         post(client, data)
@@ -200,7 +201,7 @@ def test_seed_papers_and_follows_from_a_strangers_sign_up_also_wait_for_the_conf
 
 def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_waiting(client):
     mine, theirs = make_topic(slug="mine"), make_topic(slug="theirs")
-    reader = make_subscriber("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
+    reader = make_reader("known@example.org", status=Subscriber.Status.PENDING, topics=[mine])
     post(client, signup_data("known@example.org", topics=[theirs]))
     page = client.get(links.path_for(reader, "manage")).content.decode()
     assert "A sign-up for this address chose other settings" in page
@@ -212,7 +213,7 @@ def test_choices_saved_from_the_preferences_page_replace_those_a_sign_up_left_wa
 
 
 def test_the_already_subscribed_email_links_to_the_preferences_page(mailoutbox):
-    reader = make_subscriber("known@example.org")
+    reader = make_reader("known@example.org")
     subscriptions.send_subscription_email(reader.pk, "already_subscribed")
     message = mailoutbox[0]
     assert "already subscribed" in message.subject
@@ -309,7 +310,7 @@ def topic_client():
 def test_asking_for_a_new_link_sends_what_fits_the_state_and_answers_the_same(
     client, django_capture_on_commit_callbacks, status, expected
 ):
-    reader = make_subscriber("lost@example.org", status=status) if status else None
+    reader = make_reader("lost@example.org", status=status) if status else None
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("resend"), {"email": " Lost@Example.org "}, REMOTE_ADDR="203.0.113.8")
     assert response.status_code == 200
@@ -324,7 +325,7 @@ def test_asking_for_a_new_link_sends_what_fits_the_state_and_answers_the_same(
 
 
 def test_the_new_link_form_answers_the_same_body_whoever_asks(client):
-    make_subscriber("known@example.org")
+    make_reader("known@example.org")
     known = client.post(reverse("resend"), {"email": "known@example.org"}, REMOTE_ADDR="203.0.113.9")
     unknown = client.post(reverse("resend"), {"email": "unknown@example.org"}, REMOTE_ADDR="203.0.113.9")
     assert known.content.decode().replace("known@", "X@") == unknown.content.decode().replace(

@@ -11,7 +11,7 @@ from newsletter import links
 from newsletter.models import Follow, Rating, SeedPaper, Subscriber
 from papers.models import Organization
 from papers.tasks import import_arxiv_ids
-from tests.web.builders import make_paper, make_subscriber, make_topic, manage_data, signup_data
+from tests.factories import make_paper, make_reader, make_topic, manage_data, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def imports_queued(sent_tasks) -> list[list[str]]:
 
 @pytest.fixture
 def reader():
-    return make_subscriber("reader@example.org", topics=[make_topic("Tiny robots")])
+    return make_reader("reader@example.org", topics=[make_topic("Tiny robots")])
 
 
 def manage_url(reader) -> str:

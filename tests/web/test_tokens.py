@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from newsletter.models import Subscriber
 from newsletter.tokens import make_token
-from tests.web.builders import make_subscriber
+from tests.factories import make_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def assert_bad_link(response) -> None:
 
 @pytest.fixture
 def reader():
-    return make_subscriber(status=Subscriber.Status.PENDING)
+    return make_reader(status=Subscriber.Status.PENDING)
 
 
 @pytest.mark.parametrize("url_name", ["confirm", "manage", "unsubscribe", "export", "erase"])
@@ -86,7 +86,7 @@ def test_a_six_day_old_confirmation_link_still_works(client, reader):
 
 
 def test_unsubscribe_and_manage_links_never_expire(client):
-    reader = make_subscriber()
+    reader = make_reader()
     with time_machine.travel(timezone.now() - timedelta(days=3 * 365)):
         unsubscribe = make_token(reader.key, "unsubscribe")
         manage = make_token(reader.key, "manage")
@@ -97,7 +97,7 @@ def test_unsubscribe_and_manage_links_never_expire(client):
 
 
 def test_old_links_keep_working_after_a_secret_key_rotation(client, settings):
-    reader = make_subscriber()
+    reader = make_reader()
     settings.SECRET_KEY = OLD_KEY
     token = make_token(reader.key, "unsubscribe")
     settings.SECRET_KEY = NEW_KEY
@@ -108,7 +108,7 @@ def test_old_links_keep_working_after_a_secret_key_rotation(client, settings):
 
 
 def test_links_signed_with_a_retired_key_stop_working(client, settings):
-    reader = make_subscriber()
+    reader = make_reader()
     settings.SECRET_KEY = OLD_KEY
     token = make_token(reader.key, "manage")
     settings.SECRET_KEY = NEW_KEY
@@ -117,7 +117,7 @@ def test_links_signed_with_a_retired_key_stop_working(client, settings):
 
 
 def test_a_link_for_a_deleted_reader_gets_the_same_page(client):
-    reader = make_subscriber()
+    reader = make_reader()
     token = make_token(reader.key, "manage")
     reader.delete()
     assert_bad_link(client.get(reverse("manage", args=[token])))

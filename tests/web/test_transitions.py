@@ -3,7 +3,7 @@
 import pytest
 
 from newsletter.models import TRANSITIONS, Subscriber
-from tests.web.builders import make_subscriber
+from tests.factories import make_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("event", TRANSITIONS)
 def test_every_event_changes_exactly_the_statuses_the_table_allows_and_records_it(event, status):
     allowed, new_status, action = TRANSITIONS[event]
-    reader = make_subscriber(status=status)
+    reader = make_reader(status=status)
     changed = reader.transition(event, {"user_agent": "test", "choices": {"source": "test"}})
     assert changed == (status in allowed)
     assert reader.status == (new_status if changed else status)
@@ -23,7 +23,7 @@ def test_every_event_changes_exactly_the_statuses_the_table_allows_and_records_i
 
 
 def test_confirming_stamps_the_confirmation_and_unsubscribing_the_unsubscription():
-    reader = make_subscriber(status=Subscriber.Status.PENDING, confirmed_at=None)
+    reader = make_reader(status=Subscriber.Status.PENDING, confirmed_at=None)
     assert reader.transition("confirm")
     assert reader.confirmed_at is not None
     assert reader.unsubscribed_at is None
@@ -34,7 +34,7 @@ def test_confirming_stamps_the_confirmation_and_unsubscribing_the_unsubscription
 
 
 def test_a_stale_copy_cannot_apply_an_event_the_stored_status_no_longer_allows():
-    reader = make_subscriber(status=Subscriber.Status.ACTIVE)
+    reader = make_reader(status=Subscriber.Status.ACTIVE)
     stale = Subscriber.objects.get(pk=reader.pk)
     assert reader.transition("unsubscribe")
     assert not stale.transition("pause")
