@@ -1,11 +1,13 @@
+"""Admin for readers: their status, consents and choices, address changes, CSV export, and
+sending a confirmation again."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-# Deliveries and tracking events register their ModelAdmins in their own modules.
-from newsletter import admin_deliveries, admin_subscription_mail, admin_tracking, ratelimit  # noqa: F401
+from newsletter import ratelimit
 from newsletter.forms import EmailInput
 from newsletter.models import ConsentRecord, Subscriber
 from newsletter.spreadsheets import SafeWriter
