@@ -22,6 +22,7 @@ from newsletter.emails import DigestRenderer
 from newsletter.models import DigestDelivery, PaperEmbedding, Subscriber, email_hash
 from newsletter.planning import local_date, suppressed_hashes
 from papers.models import Paper, PaperTopic, Topic
+from papers.pagecache import catalogue_version
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,12 @@ _day: dict = {}
 
 def day_signature(now: datetime) -> tuple:
     """Everything the day's index and fragments are built from, cheaply: the visible papers'
-    ids, votes and picks, their topic links (a re-tag or an editor's change), the topics' phrases."""
+    ids, votes and picks, their topic links (a re-tag or an editor's change), the topics' phrases,
+    and the catalogue version, which every import and every editor's save in the admin bumps (so
+    a title an editor fixed is in the next chunk)."""
     papers = visible_papers(now)
     return (
+        catalogue_version(),
         papers.aggregate(
             n=Count("id"),
             last=Max("id"),
@@ -109,7 +113,7 @@ def day_signature(now: datetime) -> tuple:
 
 def day_papers(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
     """The matching index and the rendered paper fragments for the current paper set, rebuilt
-    when anything they depend on changes (or after DAY_CACHE_SECONDS, for edited paper texts)."""
+    when anything they depend on changes (or after DAY_CACHE_SECONDS, for a change made elsewhere)."""
     signature = day_signature(now)
     if _day.get("signature") != signature or time.monotonic() - _day["built"] > DAY_CACHE_SECONDS:
         _day.update(signature=signature, built=time.monotonic(), value=build_day(now))

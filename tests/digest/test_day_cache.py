@@ -1,7 +1,8 @@
 """The day's paper index is reused between chunks, and rebuilt as soon as anything it is built
-from changes: papers, their topic links, the topics' phrases."""
+from changes: papers, their topic links, the topics' phrases, an editor's fix."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from newsletter import digests
@@ -40,3 +41,18 @@ def test_a_new_tag_reaches_the_next_chunk_at_once(day):
     _, paper, now, built = day
     PaperTopic.objects.create(paper=paper, topic=make_topic("Robotics", ("robot",)))
     assert digests.day_papers(now) is not built
+
+
+def test_a_title_an_editor_fixes_in_the_admin_reaches_the_next_chunk_at_once(day, client, django_user_model):
+    _, paper, now, built = day
+    client.force_login(django_user_model.objects.create_superuser("editor", "editor@example.com", "pw"))
+    form = {
+        "paper_id": paper.paper_id, "title": "Forgetting, fixed", "abstract": paper.abstract,
+        "authors": "[]", "author_count": 0, "categories": "[]", "keywords": "[]",
+        "listed_on": paper.listed_on.isoformat(), "upvotes": paper.upvotes, "comment_count": 0,
+        "topic_links-TOTAL_FORMS": 0, "topic_links-INITIAL_FORMS": 0,
+    }  # fmt: skip
+    response = client.post(reverse("admin:papers_paper_change", args=[paper.pk]), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    index, _ = digests.day_papers(now)
+    assert [doc.title for doc in index.papers] == ["Forgetting, fixed"]
