@@ -195,6 +195,10 @@ def main() -> None:
     rows = [r for r in load_papers(args.data) if in_split(r, args.split)]
     if args.semantic:
         ctx["semantic"] = protocols.load_embeddings(args.embeddings, rows)
+        dates = sorted({r["date"] for r in rows})
+        if not dates:
+            sys.exit("matching_quality: the embeddings cache holds none of these days")
+        print(f"embeddings cover {len(dates)} days, {dates[0]} to {dates[-1]}")
     started, cpu = time.perf_counter(), time.process_time()
     result = run(rows, load_readers(topics), kinds, args.window_days, ctx)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

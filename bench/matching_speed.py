@@ -1,14 +1,17 @@
 """How long matching takes for a whole population, and how much memory it needs.
 
     python bench/matching_speed.py [--readers 100000] [--papers 500] [--population topics|signals]
-                                   [--data PATH] [--json]
+                                   [--semantic] [--data PATH] [--json]
 
 Readers follow 1-4 topics of a catalogue built from topics.json (fine topics and arXiv-category
 topics) and half of them also write 1-3 free-text interests; papers are drawn from the DEV data
 with upvotes, editor picks and catalog tags. `--population signals` also gives every reader 5 seed
 papers and 20 ratings (10 👍, 10 👎) drawn from a library of LIBRARY earlier DEV papers, one
 followed author, one muted word and a trending setting. Prints the seconds for build_index() and
-rank() and the process's peak RSS (target: 100,000 x 500 in <= 30 s and <= 1 GB).
+rank() and the process's peak RSS (target: 100,000 x 500 in <= 30 s and <= 1 GB). `--semantic`
+adds the semantic model's share as digests hand it over: stored 384-dimension vectors of the day's
+papers, the library papers and the interest phrases (random unit vectors here: the cost of matching
+does not depend on their values; encoding happens once per paper at import and once per phrase).
 """
 
 import argparse
@@ -24,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+DIMENSIONS = 384  # all-MiniLM-L6-v2
 sys.path.insert(0, str(ROOT))
 
 from bench.matching_quality import DEFAULT_DATA  # noqa: E402
-from newsletter.matching import PaperDoc, ReaderDoc, TopicDoc, build_index, rank  # noqa: E402
+from newsletter.matching import PaperDoc, ReaderDoc, Semantic, TopicDoc, build_index, rank  # noqa: E402
 
 EXTRA_INTERESTS = [
     "diffusion models", "retrieval-augmented generation", "LLM agents", "reward modeling",
@@ -105,11 +109,30 @@ def with_signals(readers: list[ReaderDoc], library: list[int], authors: list[str
     return out
 
 
+def stored_vectors(papers: list[PaperDoc], library: dict[int, PaperDoc], rng) -> Semantic:
+    """What digests read from PaperEmbedding and PhraseEmbedding, as random unit vectors."""
+
+    def unit(n: int) -> np.ndarray:
+        vectors = rng.standard_normal((n, DIMENSIONS)).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    phrases: dict[str, np.ndarray] = {}
+
+    def stored_phrases(texts) -> np.ndarray:
+        for text in texts:
+            if text not in phrases:
+                phrases[text] = unit(1)[0]
+        return np.vstack([phrases[t] for t in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
+
+    return Semantic(unit(len(papers)), stored_phrases, dict(zip(library, unit(len(library)), strict=True)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readers", type=int, default=100_000)
     parser.add_argument("--papers", type=int, default=500)
     parser.add_argument("--population", choices=["topics", "signals"], default="topics")
+    parser.add_argument("--semantic", action="store_true", help="with stored embedding vectors")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args()
@@ -126,14 +149,16 @@ def main() -> None:
         authors = [f"Author {i}" for i in range(2000)]
         papers = [replace(p, authors=(str(rng.choice(authors)),)) for p in papers]
         readers = with_signals(readers, list(library), authors, rng)
+    semantic = stored_vectors(papers, library, rng) if args.semantic else None
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, cpu_started = time.perf_counter(), time.process_time()
-    index = build_index(papers, topics)
+    index = build_index(papers, topics, semantic=semantic)
     indexed = time.perf_counter()
     picks = rank(readers, index, now, library)
     done, cpu_done = time.perf_counter(), time.process_time()
     figures = {
         "population": args.population,
+        "semantic": args.semantic,
         "readers": len(readers),
         "papers": len(papers),
         "index_seconds": round(indexed - started, 2),

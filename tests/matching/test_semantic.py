@@ -2,6 +2,8 @@
 the check that warns when the model is switched on but not installed."""
 
 import io
+import subprocess
+import sys
 from datetime import date
 
 import numpy as np
@@ -17,6 +19,7 @@ from newsletter.models import PaperEmbedding, PhraseEmbedding
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import upsert_records
 from papers.pagecache import bump_catalogue_version
+from tests.conftest import ROOT, subprocess_env
 from tests.factories import make_due_reader, make_new_paper
 from tests.helpers import wait_until
 
@@ -207,3 +210,52 @@ def test_with_the_semantic_model_on_a_broad_interest_finds_papers_that_share_no_
     assert [pick.paper_id for pick in picks][0] == walking.pk
     assert picks[0].reasons[0] == "related to 'robotics'"
     assert PhraseEmbedding.objects.filter(phrase="robotics").exists()
+
+
+# A process that imports, checks and matches as the site and the worker do, then says which of
+# the model's heavy packages it loaded.
+LOADED_PROBE = """
+import sys, django
+from tests.clock import follow_parent_shift
+follow_parent_shift()
+django.setup()
+from django.core.checks import run_checks
+from django.utils import timezone
+from config.celery_app import app
+app.loader.import_default_modules()
+run_checks()
+from newsletter import digests
+from newsletter.models import Subscriber
+from papers.ingestion.upsert import upsert_records
+from tests.matching.test_semantic import record, UNLEARNING
+upsert_records([record("2510.00003", *UNLEARNING)])
+picks, _ = digests.preview(Subscriber.objects.get(), timezone.now())
+heavy = ("torch", "sentence_transformers", "transformers")
+print(len(picks), " ".join(m for m in heavy if m in sys.modules))
+"""
+
+
+def loaded_by_matching(switch: str | None = None) -> str:
+    environment = subprocess_env()
+    environment.pop("PAPERBOY_SEMANTIC", None)
+    if switch is not None:
+        environment["PAPERBOY_SEMANTIC"] = switch
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_PROBE], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_default_configuration_matches_without_ever_loading_the_model(transactional_db):
+    paper = make_new_paper(title="Robot grasping in clutter", abstract="A robot hand picks objects from a bin.")
+    semantic.embed_papers([paper.pk])  # as if the model had been on at its import
+    make_due_reader(interests="robotics")
+    assert loaded_by_matching() == "1"
+    # The same process with the model on does load it: the probe can tell.
+    assert loaded_by_matching("on").split()[1:] == [
+        "torch",
+        "sentence_transformers",
+        "transformers",
+    ]
