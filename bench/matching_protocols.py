@@ -20,7 +20,7 @@ import numpy as np
 
 from bench import matching_baselines as baselines
 from bench.matching_readers import Day, doc, kinds_of, ours
-from newsletter import units
+from newsletter import profiles, units
 from newsletter.matching import Semantic
 
 K = baselines.K
@@ -98,6 +98,8 @@ class Feedback:
     def __init__(self, readers, vectorizer):
         self.readers, self.vectorizer = readers, vectorizer
         self.rated: dict = defaultdict(lambda: ([], []))  # (method, reader) -> (👍, 👎)
+        self.history: dict = defaultdict(list)  # (method, reader) -> [(row id, +1 | -1)], oldest first
+        self.docs: dict = {}
         self.rows: dict[int, dict] = {}
         self.vectors: dict[int, object] = {}
 
@@ -122,18 +124,22 @@ class Feedback:
                 liked, disliked = self.rated[method, i]
                 for pos in systems[method][i][:K]:
                     (liked if relevant[label][pos] else disliked).append(d.rows[pos]["_i"])
+                    self.history[method, i].append((d.rows[pos]["_i"], 1 if relevant[label][pos] else -1))
 
     def ours(self, d: Day) -> list[list[int]]:
+        """The product's rank() with the reader's newest ratings, as digests load them."""
         readers, library = [], {}
         for i, (_, phrase, _) in enumerate(self.readers):
-            liked, disliked = self.rated["ours", i]
-            readers.append(
-                dict(
-                    interests=phrase, liked_ids=tuple(reversed(liked)), disliked_ids=tuple(reversed(disliked))
-                )
-            )
-            library.update((pid, doc(self.rows[pid], d.now)) for pid in liked + disliked)
+            liked, disliked = profiles.newest(reversed(self.history["ours", i]))
+            readers.append(dict(interests=phrase, liked_ids=tuple(liked), disliked_ids=tuple(disliked)))
+            library.update((pid, self.doc(pid, d.now)) for pid in liked + disliked)
         return ours(d, readers, library)
+
+    def doc(self, pid: int, now):
+        """Library papers keep one PaperDoc (the product's catalogue has one per paper)."""
+        if pid not in self.docs:
+            self.docs[pid] = doc(self.rows[pid], now)
+        return self.docs[pid]
 
     def svm(self, i: int, d: Day, x_day, full_rank: list[int]) -> list[int]:
         from scipy import sparse
