@@ -1,14 +1,17 @@
 """What each reader taught us: a linear profile over their seed papers and 👍/👎. Pure.
 
-profile(p) = p · (mean of the liked − mean of the negatives), the nearest-centroid classifier:
-liked = seeds and 👍; negatives = 👎 and, as weak negatives, every paper of the day (as
-arxiv-sanity's per-reader SVM uses the day's papers). It is the balanced linear classifier in the
-limit of strong regularisation (arxiv-sanity's C=0.01 SVM is close to it) with no fitting: a
-reader costs a few multiply-adds per paper, at 100k readers too. Subtracting the day's mean
-paper is what lifts it above a plain Rocchio centroid: words every paper of the day shares stop
-counting. On DEV, seed readers, every 8th evaluation day (P@10 fine / category): liked centroid
-alone 0.978 / 0.420, with the day's papers as negatives 0.978 / 0.449, a LinearSVC on the same
-vectors (C=0.01, balanced) 0.978 / 0.454 at ~40 ms per reader-day.
+profile(p) = p · (mean of the liked − mean of the day's papers − 0.2 x mean of the 👎); liked =
+seeds and 👍. The day's papers are weak negatives, as arxiv-sanity's per-reader SVM uses them:
+liked minus the day's mean is the nearest-centroid classifier, the balanced linear classifier in
+the limit of strong regularisation (arxiv-sanity's C=0.01 SVM is close to it) with no fitting, a
+few multiply-adds per reader and paper, at 100k readers too. Subtracting the day's mean paper is
+what lifts it above a plain Rocchio centroid: words every paper of the day shares stop counting.
+On DEV, seed readers, every 8th evaluation day (P@10 fine / category): liked centroid alone
+0.978 / 0.420, with the day's papers as negatives 0.978 / 0.449, a LinearSVC on the same vectors
+(C=0.01, balanced) 0.978 / 0.454 at ~40 ms per reader-day. 👎 count on top with Rocchio's
+weight (gamma / beta = 0.2), so each one only ever lowers its look-alikes; pooling them with the
+day's papers instead scored category feedback readers P@10 0.464 (every 10th day), below the
+plain Rocchio profile's 0.490.
 
 Cosines are linear in the paper vectors, so a block of readers costs one sparse (readers x
 library) by dense (library x papers) product: each library paper's similarities to the day's
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 # Ratings a profile learns from, newest first: 200 is 20 digests of 10 papers, a month of daily
 # digests; older tastes fade and a profile's cost stays bounded (settings.PROFILE_MAX_RATINGS).
 MAX_RATINGS = 200
+DISLIKED = 0.15 / 0.75  # Rocchio's gamma over beta: the weight of the 👎 centroid
 PROFILE_MIN = 0.0  # relevant to the profile: nearer the liked papers than the negatives
 DAY = -1  # library key of the day's mean paper (paper ids are positive)
 
@@ -95,16 +99,14 @@ def block_scores(readers: Sequence["ReaderDoc"], index: "PaperIndex") -> np.ndar
     """Readers x papers profile scores (-inf for readers without a seed or 👍), or None when
     nobody in the block has one."""
     rows, cols, weights, has = [], [], [], np.zeros(len(readers), dtype=bool)
-    n_day = len(index.papers)
     for i, reader in enumerate(readers):
         liked = _rows(index, [*reader.seed_ids, *reader.liked_ids])
         if not liked:
             continue
         has[i] = True
         disliked = _rows(index, reader.disliked_ids)
-        negative = 1.0 / (len(disliked) + n_day)  # each 👎 and each paper of the day alike
         day = [index.library_rows[DAY]]
-        groups = ((liked, 1.0 / len(liked)), (disliked, -negative), (day, -negative * n_day))
+        groups = ((liked, 1.0 / len(liked)), (day, -1.0), (disliked, -DISLIKED / max(len(disliked), 1)))
         for group, weight in groups:
             rows += [i] * len(group)
             cols += group
