@@ -9,9 +9,9 @@ what lifts it above a plain Rocchio centroid: words every paper of the day share
 On DEV, seed readers, every 8th evaluation day (P@10 fine / category): liked centroid alone
 0.978 / 0.420, with the day's papers as negatives 0.978 / 0.449, a LinearSVC on the same vectors
 (C=0.01, balanced) 0.978 / 0.454 at ~40 ms per reader-day. 👎 count on top with Rocchio's
-weight (gamma / beta = 0.2), so each one only ever lowers its look-alikes; pooling them with the
-day's papers instead scored category feedback readers P@10 0.464 (every 10th day), below the
-plain Rocchio profile's 0.490.
+weight (gamma / beta = 0.2), so each one only ever lowers its look-alikes. Open: on the bench's
+feedback readers (every 10th day) the day's papers as negatives cost category P@10: 0.465 with
+this formula, 0.464 pooling 👎 with the day's papers, 0.490 for the plain Rocchio profile.
 
 Cosines are linear in the paper vectors, so a block of readers costs one sparse (readers x
 library) by dense (library x papers) product: each library paper's similarities to the day's
