@@ -255,6 +255,11 @@ PAPERS_IMPORT_MAX_BYTES = env.int("PAPERS_IMPORT_MAX_BYTES", default=50 * 1024 *
 # How many past days the later Hugging Face run refreshes (upvotes, comments, code links).
 PAPERS_HF_REFRESH_DAYS = env.int("PAPERS_HF_REFRESH_DAYS", default=3)
 
+# --- Learned profiles (newsletter/profiles.py) ---------------------------------------------------
+# A reader's profile learns from their newest ratings only (👍 and 👎 together, plus every seed
+# paper): a month of daily digests by default. Older tastes fade, and a profile's cost is bounded.
+PROFILE_MAX_RATINGS = env.int("PROFILE_MAX_RATINGS", default=200)
+
 # --- Semantic matching (newsletter/embeddings.py, newsletter/semantic.py) --------------------
 # Off by default: matching is lexical and needs no model. On (PAPERBOY_SEMANTIC=on, after
 # `pip install -r requirements-semantic.txt`), imports embed each paper once and digests add

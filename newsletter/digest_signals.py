@@ -7,7 +7,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from newsletter.models import Follow, Rating, SeedPaper
 from papers.models import Paper
@@ -24,8 +26,9 @@ class Taught:
 
 def taught_by(subscriber_ids: Sequence[int]) -> Taught:
     taught = Taught()
-    ratings = Rating.objects.filter(subscriber_id__in=subscriber_ids).order_by("-created_at", "-id")
-    for subscriber_id, paper_id, value in ratings.values_list("subscriber_id", "paper_id", "value"):
+    for subscriber_id, paper_id, value in newest_ratings(subscriber_ids).values_list(
+        "subscriber_id", "paper_id", "value"
+    ):
         (taught.liked if value > 0 else taught.disliked)[subscriber_id].append(paper_id)
     seeds = SeedPaper.objects.filter(subscriber_id__in=subscriber_ids).order_by("-created_at", "-id")
     for subscriber_id, arxiv_id in seeds.values_list("subscriber_id", "arxiv_id"):
@@ -34,6 +37,16 @@ def taught_by(subscriber_ids: Sequence[int]) -> Taught:
     for subscriber_id, kind, name in follows.values_list("subscriber_id", "kind", "name"):
         (taught.authors if kind == Follow.Kind.AUTHOR else taught.orgs)[subscriber_id].append(name)
     return taught
+
+
+def newest_ratings(subscriber_ids: Sequence[int]) -> QuerySet[Rating]:
+    """Each reader's newest PROFILE_MAX_RATINGS ratings, newest first: older ones no longer
+    teach (newsletter.profiles.MAX_RATINGS says why), and a reader's cost stays bounded."""
+    newest_first = [F("created_at").desc(), F("id").desc()]
+    numbered = Rating.objects.filter(subscriber_id__in=subscriber_ids).annotate(
+        n=Window(RowNumber(), partition_by=F("subscriber_id"), order_by=newest_first)
+    )
+    return numbered.filter(n__lte=settings.PROFILE_MAX_RATINGS).order_by(*newest_first)
 
 
 def library_and_pins(taught: Taught, issue_dates: Collection[date]) -> tuple[list[Paper], list[Paper]]:

@@ -70,6 +70,26 @@ def test_reader_docs_carry_everything_the_reader_taught():
     assert library[seeded.pk].authors == tuple(seeded.authors)
 
 
+def test_only_a_readers_newest_ratings_teach_their_profile(settings):
+    settings.PROFILE_MAX_RATINGS = 3
+    topic = make_topic()
+    papers = [make_paper(topic) for _ in range(5)]
+    reader, other = make_reader(topic), make_reader(topic)
+    for n, (paper, value) in enumerate(zip(papers, [1, -1, 1, 1, -1], strict=True)):
+        Rating.objects.create(
+            subscriber=reader, paper=paper, value=value, created_at=NOW - timedelta(hours=n)
+        )
+    teach(other, liked=papers[4:])
+
+    docs, library, _ = digests.chunk_docs(reader_values(reader, other), NOW, {})
+    doc = next(d for d in docs if d.id == reader.pk)
+
+    assert doc.liked_ids == (papers[0].pk, papers[2].pk)  # the newest three: 👍, 👎, 👍
+    assert doc.disliked_ids == (papers[1].pk,)
+    assert next(d for d in docs if d.id == other.pk).liked_ids == (papers[4].pk,)
+    assert papers[3].pk not in library
+
+
 def test_a_chunk_reads_every_readers_signals_in_the_same_queries_whatever_its_size(django_assert_num_queries):
     topic = unlearning_topic()
     papers = [make_new_paper(topic, pinned_on=NOW.date()) for _ in range(2)] + [make_new_paper(topic)]
