@@ -1,23 +1,17 @@
-"""What each reader taught us: a linear profile over their seed papers and 👍/👎. Pure.
+"""What each reader taught us: a Rocchio profile over their seed papers and 👍/👎. Pure.
 
-profile(p) = p · (mean of the liked − mean of the day's papers − 0.2 x mean of the 👎); liked =
-seeds and 👍. The day's papers are weak negatives, as arxiv-sanity's per-reader SVM uses them:
-liked minus the day's mean is the nearest-centroid classifier, the balanced linear classifier in
-the limit of strong regularisation (arxiv-sanity's C=0.01 SVM is close to it) with no fitting, a
-few multiply-adds per reader and paper, at 100k readers too. Subtracting the day's mean paper is
-what lifts it above a plain Rocchio centroid: words every paper of the day shares stop counting.
-On DEV, seed readers, every 8th evaluation day (P@10 fine / category): liked centroid alone
-0.978 / 0.420, with the day's papers as negatives 0.978 / 0.449, a LinearSVC on the same vectors
-(C=0.01, balanced) 0.978 / 0.454 at ~40 ms per reader-day. 👎 count on top with Rocchio's
-weight (gamma / beta = 0.2), so each one only ever lowers its look-alikes. Open: on the bench's
-feedback readers (every 10th day) the day's papers as negatives cost category P@10: 0.465 with
-this formula, 0.464 pooling 👎 with the day's papers, 0.490 for the plain Rocchio profile.
+profile(p) = mean cosine of p to the reader's seeds and 👍 − DISLIKED x mean cosine to their 👎,
+Rocchio's usual weights (beta 0.75 for the relevant, gamma 0.15 for the rest) divided by beta.
+Cosines are linear in the paper vectors, so this is the cosine to the Rocchio centroid, and a
+block of readers costs one sparse (readers x library) by dense (library x papers) product: each
+library paper's similarities to the day's papers are computed once per index, whoever rated it.
+Only a reader's newest MAX_RATINGS ratings count. The reason names the reader's own paper the
+pick is closest to.
 
-Cosines are linear in the paper vectors, so a block of readers costs one sparse (readers x
-library) by dense (library x papers) product: each library paper's similarities to the day's
-papers are computed once per index, whoever rated it, and the day's mean paper is one more row
-(key DAY). Only a reader's newest MAX_RATINGS ratings count. The reason names the reader's own
-paper the pick is closest to.
+The day's papers as weak negatives (liked centroid minus the day's mean paper, the
+nearest-centroid classifier close to arxiv-sanity's C=0.01 SVM) were measured on DEV and not
+kept: every 10th day, category seed readers 0.426 -> 0.445 P@10 but category feedback readers
+0.490 -> 0.465.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,8 +27,7 @@ if TYPE_CHECKING:
 # digests; older tastes fade and a profile's cost stays bounded (settings.PROFILE_MAX_RATINGS).
 MAX_RATINGS = 200
 DISLIKED = 0.15 / 0.75  # Rocchio's gamma over beta: the weight of the 👎 centroid
-PROFILE_MIN = 0.0  # relevant to the profile: nearer the liked papers than the negatives
-DAY = -1  # library key of the day's mean paper (paper ids are positive)
+PROFILE_MIN = 0.0  # relevant to the profile: nearer the liked papers than the disliked ones
 
 
 def newest(ratings: Iterable[tuple[int, int]], limit: int = MAX_RATINGS) -> tuple[list[int], list[int]]:
@@ -53,36 +46,21 @@ def _library_ids(reader: "ReaderDoc") -> list[int]:
 
 
 def prepare(index: "PaperIndex", readers: Sequence["ReaderDoc"], library: Mapping[int, "PaperDoc"]) -> None:
-    """Similarities of the library papers not met yet (and of the day's mean paper, once) to
-    the day's papers, kept on the index."""
+    """Similarities of the library papers not met yet to the day's papers, kept on the index."""
     new = {
         pid for r in readers for pid in _library_ids(r) if pid in library and pid not in index.library_rows
     }
-    if not new and DAY in index.library_rows:
+    if not new:
         return
     docs = [library[pid] for pid in sorted(new)]
     sim = (index.text.vectors([(d.title, d.abstract) for d in docs]) @ index.text.tfidf.T).toarray()
     if index.semantic is not None:
         sim = (sim + _embedding_cosines(index, docs)) / 2
-    rows = [sim.astype(np.float32)]
-    if DAY not in index.library_rows:
-        rows.append(_day_mean_similarity(index)[None, :])
-        docs.append(None)
     start = len(index.library_titles)
-    index.library_rows.update({d.id if d else DAY: start + i for i, d in enumerate(docs)})
-    index.library_titles += [d.title if d else "" for d in docs]
+    index.library_rows.update({d.id: start + i for i, d in enumerate(docs)})
+    index.library_titles += [d.title for d in docs]
     old = index.library_sim if index.library_sim.size else np.zeros((0, len(index.papers)), np.float32)
-    index.library_sim = np.vstack([old, *rows])
-
-
-def _day_mean_similarity(index: "PaperIndex") -> np.ndarray:
-    """Each paper's mean similarity to the day's papers: its product with their mean vector."""
-    tfidf = index.text.tfidf
-    sim = tfidf @ np.asarray(tfidf.mean(axis=0)).ravel()
-    if index.semantic is not None:
-        papers = index.semantic.papers
-        sim = (sim + papers @ papers.mean(axis=0)) / 2
-    return np.asarray(sim, dtype=np.float32)
+    index.library_sim = np.vstack([old, sim.astype(np.float32)])
 
 
 def _embedding_cosines(index: "PaperIndex", docs: Sequence["PaperDoc"]) -> np.ndarray:
@@ -105,9 +83,7 @@ def block_scores(readers: Sequence["ReaderDoc"], index: "PaperIndex") -> np.ndar
             continue
         has[i] = True
         disliked = _rows(index, reader.disliked_ids)
-        day = [index.library_rows[DAY]]
-        groups = ((liked, 1.0 / len(liked)), (day, -1.0), (disliked, -DISLIKED / max(len(disliked), 1)))
-        for group, weight in groups:
+        for group, weight in ((liked, 1.0 / len(liked)), (disliked, -DISLIKED / max(len(disliked), 1))):
             rows += [i] * len(group)
             cols += group
             weights += [weight] * len(group)

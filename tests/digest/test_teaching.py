@@ -72,9 +72,9 @@ def test_reader_docs_carry_everything_the_reader_taught():
 
 def test_only_a_readers_newest_ratings_teach_their_profile(settings):
     settings.PROFILE_MAX_RATINGS = 3
-    topic = make_topic()
-    papers = [make_paper(topic) for _ in range(5)]
-    reader, other = make_reader(topic), make_reader(topic)
+    topic = unlearning_topic()
+    papers = [make_new_paper(topic) for _ in range(5)]
+    reader, other = make_due_reader(topic), make_due_reader(topic)
     for n, (paper, value) in enumerate(zip(papers, [1, -1, 1, 1, -1], strict=True)):
         Rating.objects.create(
             subscriber=reader, paper=paper, value=value, created_at=NOW - timedelta(hours=n)

@@ -249,7 +249,9 @@ def loaded_by_matching(switch: str | None = None) -> str:
 
 
 def test_the_default_configuration_matches_without_ever_loading_the_model(transactional_db):
-    paper = make_new_paper(title="Robot grasping in clutter", abstract="A robot hand picks objects from a bin.")
+    paper = make_new_paper(
+        title="Robot grasping in clutter", abstract="A robot hand picks objects from a bin."
+    )
     semantic.embed_papers([paper.pk])  # as if the model had been on at its import
     make_due_reader(interests="robotics")
     assert loaded_by_matching() == "1"
