@@ -45,16 +45,18 @@ def parse_wrk(out: str) -> dict:
         return round(to_ms(*found.groups()), 1)
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    # wrk counts non-2xx/3xx together; the Lua scripts below count 5xx apart.
-    server_errors = re.search(r"server_errors=(\d+)", out)
+    # wrk counts non-2xx/3xx together; the Lua scripts print their own counters (lua_counters).
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {
+    result = {
         "requests_per_second": round(rate),
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "server_errors": int(server_errors.group(1)) if server_errors else None,
+        # Requests wrk gave up on after its 2 s timeout: they have no latency.
+        "timeouts": int(timeouts.group(1)) if (timeouts := re.search(r"timeout (\d+)", out)) else 0,
     }
+    result.update((name, int(count)) for name, count in re.findall(r"^(\w+)=(\d+)$", out, re.M))
+    return result
 
 
 def python_loop(port: int, make: RequestMaker, seconds: int, connections: int) -> dict:
@@ -91,34 +93,57 @@ def python_loop(port: int, make: RequestMaker, seconds: int, connections: int) -
     }
 
 
-# Counts 5xx answers apart from wrk's "non-2xx or 3xx" (a 429 or 400 is not a server error).
-COUNT_5XX = """
-local threads = {}
+def lua_counters(*names: str) -> str:
+    """Lua for wrk: per-thread counters (`server_errors` counts 5xx answers, apart from wrk's
+    "non-2xx or 3xx": a 429 or 400 is not a server error), summed over the threads at the end
+    and printed as name=count."""
+    zeros = "".join(f"{name} = 0\n" for name in names)
+    sums = "".join(f'  io.write(string.format("{name}=%d\\n", sum("{name}")))\n' for name in names)
+    return f"""
+local threads = {{}}
 function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-errors = 0
-function response(status, headers, body) if status >= 500 then errors = errors + 1 end end
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("errors") end
-  io.write(string.format("server_errors=%d\\n", total))
+{zeros}function response(status, headers, body)
+  if status >= 500 then server_errors = server_errors + 1 end
 end
+local function sum(name)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get(name) end
+  return total
+end
+function done(summary, latency, requests)
+{sums}end
 """
 
 
-def signup_script(prefix: str, suffix: str, headers: dict[str, str]) -> str:
-    """Each request a new address and a new client address (X-Forwarded-For) per thread and count."""
+COUNT_5XX = lua_counters("server_errors")
+
+
+def signup_script(prefix: str, suffix: str, headers: dict[str, str], values: Path, threads: int = 2) -> str:
+    """Each request a new address, a new client address (X-Forwarded-For) and a form value of its
+    own from the file `values` (one per line, shared out between wrk's threads). Should the
+    values run out, they are used again and counted: the server drops such a sign-up as replayed."""
     lua_headers = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
     return (
-        COUNT_5XX
+        lua_counters("server_errors", "reused_form_values")
         + f"""
+local values = {{}}
+function init(args)
+  local line_number = 0
+  for line in io.lines("{values}") do
+    if line_number % {threads} == id - 1 then values[#values + 1] = line end
+    line_number = line_number + 1
+  end
+end
 local n = 0
 request = function()
   n = n + 1
+  if n > #values then reused_form_values = reused_form_values + 1 end
   local serial = id * 10000000 + n
   local ip = string.format("10.%d.%d.%d", id, math.floor(n / 256) % 256, n % 256)
   local h = {{ {lua_headers} }}
   h["X-Forwarded-For"] = ip
-  return wrk.format("POST", "/subscribe/", h, "{prefix}" .. serial .. "{suffix}")
+  local body = "{prefix}&started=" .. values[(n - 1) % #values + 1] .. "&email=bench" .. serial .. "{suffix}"
+  return wrk.format("POST", "/subscribe/", h, body)
 end
 """
     )

@@ -74,11 +74,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cached public pages are answered here, stored with the CSP header and everything else the
+    # middleware below adds, before sessions and CSRF (papers/pagecache.py).
+    "papers.pagecache.PublicPageCache",
     "csp.middleware.CSPMiddleware",
     "config.middleware.WebhookSecretRequired",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Cached public pages are answered here, before sessions and CSRF (papers/pagecache.py).
-    "papers.pagecache.PublicPageCache",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,7 +134,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, reusing its redis-py clients (config/redis_cache.py).
+    CACHES = {"default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # Development only: a file cache is shared by web processes on one machine.
     CACHES = {
@@ -142,6 +144,14 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Each web process keeps a copy of the public pages it served lately (papers/pagecache.py);
+# the shared cache above says whether a copy is still current. About 50 kB a page.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "paperboy-pages",
+    "OPTIONS": {"MAX_ENTRIES": 300},
+}
 
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html (read with the CELERY_ prefix)

@@ -47,7 +47,7 @@ class ReaderLink(NamedTuple):
 
 
 def make_token(value: object, purpose: str) -> str:
-    """Low level: links for a reader are made with reader_token (subscriptions.token_for)."""
+    """Low level: links for a reader are made with reader_token (links.token_for)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     return signing.TimestampSigner(salt=f"paperboy.{purpose}").sign(str(value))

@@ -82,7 +82,7 @@ def test_it_honours_service_urls_and_site_settings():
     assert s["engine"] == "django.db.backends.postgresql"
     assert s["db_name"] == "papers"
     assert s["broker"] == "redis://cache.internal:6379/2"
-    assert s["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert s["cache"] == "config.redis_cache.RedisCache"
     assert s["hosts"] == ["papers.example.org", "www.papers.example.org"]
     assert s["site_url"] == "https://papers.example.org"
     assert s["from"] == "Papers <news@papers.example.org>"

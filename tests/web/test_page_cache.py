@@ -1,11 +1,13 @@
 """Public pages come from the cache and are never stale after an import, a refresh or an editor's change."""
 
 from datetime import date
+from unittest.mock import patch
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -14,7 +16,7 @@ from newsletter import links
 from papers.ingestion.records import PaperRecord
 from papers.ingestion.upsert import retag_recent, upsert_records
 from papers.models import Paper
-from papers.pagecache import storable
+from papers.pagecache import LOCAL_PAGES, VERSION_KEY, storable
 from tests.factories import make_paper, make_reader, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -157,9 +159,44 @@ def test_a_cached_page_keeps_the_headers_of_the_first_answer(client):
     make_paper("Alpha", listed_on=DAY)
     first = client.get(HOME)
     second = client.get(HOME)
-    for header in ("Content-Type", "X-Frame-Options", "X-Content-Type-Options"):
+    headers = ("Content-Type", "X-Frame-Options", "X-Content-Type-Options", "Content-Security-Policy")
+    for header in headers:
         assert second[header] == first[header]
     assert "csrftoken" not in second.cookies
+
+
+def test_a_page_another_web_process_stored_is_served_without_queries(client, django_assert_num_queries):
+    make_paper("Alpha", listed_on=DAY)
+    first = client.get(HOME)
+    caches[LOCAL_PAGES].clear()  # this process never saw it: as if another process had built it
+    with django_assert_num_queries(0):
+        assert client.get(HOME).content == first.content
+
+
+def test_a_second_visit_reads_only_the_catalogue_version_from_the_shared_cache(client):
+    make_paper("Alpha", listed_on=DAY)
+    client.get(HOME)
+    shared = caches["default"]
+    with patch.object(shared, "get", wraps=shared.get) as reads:
+        assert titles(client) == ["Alpha"]
+    assert [read.args[0] for read in reads.call_args_list] == [VERSION_KEY]
+
+
+def test_a_cached_feed_keeps_the_links_of_the_host_it_was_asked_for(client, settings):
+    settings.ALLOWED_HOSTS = ["papers.example.org", "mirror.example.org"]
+    make_paper("Alpha", listed_on=DAY)
+    path = reverse("feed-trending")
+    assert "http://papers.example.org/" in client.get(path, HTTP_HOST="papers.example.org").content.decode()
+    mirrored = client.get(path, HTTP_HOST="mirror.example.org").content.decode()
+    assert "http://mirror.example.org/" in mirrored
+    assert "papers.example.org" not in mirrored
+
+
+def test_a_host_the_site_does_not_serve_is_refused_even_for_a_cached_page(client, settings):
+    settings.ALLOWED_HOSTS = ["papers.example.org"]
+    make_paper("Alpha", listed_on=DAY)
+    assert client.get(HOME, HTTP_HOST="papers.example.org").status_code == 200
+    assert client.get(HOME, HTTP_HOST="evil.example.net").status_code == 400
 
 
 def test_answers_for_one_visitor_are_never_stored():

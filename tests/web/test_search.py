@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from papers.models import Paper
-from papers.search import SEARCH_VECTOR, substring
+from papers.search import matching, substring
 from tests.factories import make_paper
 
 pytestmark = pytest.mark.django_db
@@ -59,9 +59,19 @@ def test_the_substring_fallback_needs_every_word_in_title_or_abstract():
 
 
 @postgres_only
-def test_the_full_text_query_can_use_the_gin_index():
-    matches = Paper.objects.annotate(search=SEARCH_VECTOR).filter(search="robot").order_by()
+def test_the_full_text_query_reads_the_stored_document_through_its_index():
+    matches = matching(Paper.objects.all(), "robot").order_by()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = matches.explain()
-    assert "paper_search" in plan
+    assert "on paper_search_document" in plan
+    # Matching never parses a title or abstract again: the stored column holds them parsed.
+    assert "to_tsvector" not in plan
+
+
+@postgres_only
+def test_an_edited_abstract_is_found_by_its_new_words_only():
+    paper = make_paper("Faster inference", abstract="We revisit speculative decoding.", listed_on=DAY)
+    Paper.objects.filter(pk=paper.pk).update(abstract="We revisit quantization.")
+    assert [p.title for p in matching(Paper.objects.all(), "quantization")] == ["Faster inference"]
+    assert not matching(Paper.objects.all(), "speculative").exists()
