@@ -34,7 +34,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import daily_job  # noqa: E402  (sets Django up)
-from newsletter import delivery_states, digests, emails, matching, planning, sending  # noqa: E402
+from newsletter import day_index, delivery_states, digests, emails, matching, planning, sending  # noqa: E402
 
 spent: dict[str, float] = defaultdict(float)
 lock = threading.Lock()
@@ -131,7 +131,7 @@ def send_everything(args: argparse.Namespace) -> None:
     now = timezone.now()
     ids = planning.create_deliveries(planning.due_readers(now), now)
     chunks = [ids[i : i + args.chunk_size] for i in range(0, len(ids), args.chunk_size)]
-    digests.day_papers(now)  # the day's index and fragments: built once a day, not per digest
+    day_index.day_papers(now)  # the day's index and fragments: built once a day, not per digest
     install_timers()
     profiler = cProfile.Profile(time.thread_time) if args.profile else None
     if profiler and args.threads > 1:

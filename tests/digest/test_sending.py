@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from newsletter import digests, planning, sending
+from newsletter import day_index, planning, sending
 from newsletter.models import DigestDelivery, Subscriber
 from tests.factories import make_due_reader, make_new_paper, make_robot_paper, unlearning_topic
 
@@ -124,7 +124,7 @@ def test_a_chunk_reads_in_fixed_queries_and_commits_each_outcome_as_it_comes(
     topic = unlearning_topic()
     make_new_paper(topic)
     ids = plan(*[make_due_reader(topic) for _ in range(size)])
-    digests.day_papers(timezone.now())  # a worker keeps the day's papers between chunks
+    day_index.day_papers(timezone.now())  # a worker keeps the day's papers between chunks
     # claim (4, with its savepoint pair); rows, readers, suppressions, day signature (3), reader
     # topics, sent papers, ratings, seeds, follows, rated/seeded/pinned papers; then one transaction
     # per message (savepoint pair, the write-ahead mark, the previous message's outcome and its
