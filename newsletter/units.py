@@ -29,8 +29,9 @@ def interest_phrases(interests: str) -> tuple[str, ...]:
 
 
 def phrase_relevance(index: "PaperIndex", phrases: Sequence[str]) -> np.ndarray:
-    """Phrases x papers in [0, 1]: BM25, averaged with the embedding cosine when semantic."""
-    lexical = index.text.relevance(phrases)
+    """Phrases x papers in [0, 1]: BM25 with pseudo-relevance feedback, averaged with the
+    embedding cosine when semantic."""
+    lexical = index.text.relevance(phrases, feedback=True)
     if index.semantic is None:
         return lexical
     cosine = index.semantic.encode(list(phrases)) @ index.semantic.papers.T
