@@ -211,7 +211,8 @@ def rank_block(readers: Sequence[ReaderDoc], index: PaperIndex, boost: np.ndarra
     plain = np.array([r.trending == "matches" for r in readers])
     reader_boost = np.where(plain[:, None], 1.0, boost[None, :]).astype(np.float32)
     rel = block.relevance(index)
-    keys = np.vstack([unit_keys(rel, boost), unit_keys(rel, np.ones_like(boost))])
+    mass = block.mass(index, rel)
+    keys = np.vstack([unit_keys(rel, boost, mass=mass), unit_keys(rel, np.ones_like(boost), mass=mass)])
     slots = block.slots + np.where(plain, len(rel), 0)[:, None]  # plain readers use unboosted keys
     key, unit = _best_unit(keys, slots)
     unit %= len(rel)

@@ -36,7 +36,7 @@ def reference(readers, index, now):
     out = {}
     for r in readers:
         rows = [index.topic_relevance[index.topic_row[t]] for t in r.topic_ids if t in index.topic_row]
-        rows += [index.text.relevance([p])[0] for p in interest_phrases(r.interests)]
+        rows += [index.text.relevance([p], feedback=True)[0] for p in interest_phrases(r.interests)]
         keys = [unit_key_loop(row, boost) for row in rows]
         scored = []
         for col, p in enumerate(index.papers):
