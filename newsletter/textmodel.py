@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import snowballstemmer
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 BACKGROUND_PATH = Path(__file__).parent / "data" / "background_df.tsv.gz"
+STOP_WORDS_PATH = Path(__file__).parent / "data" / "stop_words_en.txt"
 
 K1 = 1.2  # BM25 term saturation: the usual value
 B = 0.75  # BM25 length normalisation: the usual value
@@ -55,7 +55,16 @@ ORIGINAL_WEIGHT = 0.5  # RM3: the phrase's share of the expanded query (Anserini
 FEEDBACK_MAX_DF = 0.1
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(ENGLISH_STOP_WORDS) | {"based", "using", "via", "paper", "propose", "proposed"}
+
+
+def _stop_words() -> frozenset[str]:
+    """The English stop list, plus words every abstract uses."""
+    lines = STOP_WORDS_PATH.read_text(encoding="utf-8").splitlines()
+    listed = {line for line in lines if line and not line.startswith("#")}
+    return frozenset(listed | {"based", "using", "via", "paper", "propose", "proposed"})
+
+
+_STOP = _stop_words()
 _stemmer = snowballstemmer.stemmer("english")
 
 
