@@ -64,6 +64,11 @@ def day_signature(now: datetime) -> tuple:
     )
 
 
+def forget() -> None:
+    """Drop this process's copy of the day's papers: the next chunk builds them afresh."""
+    _day.clear()
+
+
 def day_papers(now: datetime) -> tuple[matching.PaperIndex, DigestRenderer]:
     """The matching index and the rendered paper fragments for the current paper set, rebuilt
     when anything they depend on changes (or after DAY_CACHE_SECONDS, for a change made elsewhere)."""

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from newsletter import digests, planning, sending
+from newsletter import day_index, planning, sending
 from newsletter.models import DigestDelivery, Subscriber
 from newsletter.tokens import make_token
 from tests.factories import make_due_reader, make_new_paper, unlearning_topic
@@ -20,7 +20,7 @@ TOKYO_DAY = date(2026, 11, 25)
 @pytest.fixture(autouse=True)
 def _frozen(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    digests._day.clear()
+    day_index.forget()
     with time_machine.travel(NOW, tick=False):
         yield
 

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from newsletter import digests, links, planning, sending
+from newsletter import day_index, digests, links, planning, sending
 from newsletter.models import DigestDelivery, Follow, Rating, SeedPaper, Subscriber
 from tests.factories import make_due_reader, make_new_paper, make_robot_paper, unlearning_topic
 
@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _frozen(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    digests._day.clear()
+    day_index.forget()
     with time_machine.travel(NOW, tick=False):
         yield
 

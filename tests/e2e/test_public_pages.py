@@ -8,7 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import digests, links, planning, sending
+from newsletter import day_index, links, planning, sending
 from newsletter.models import Subscriber
 from newsletter.tokens import make_token
 from papers.models import Organization, Paper
@@ -64,7 +64,7 @@ def catalogue() -> dict[str, str]:
 
 def digest_url(settings) -> str:
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    digests._day.clear()
+    day_index.forget()
     topic = unlearning_topic()
     for n in range(3):
         make_new_paper(topic, title=f"Unlearning study {n}", org=n == 0, paper_id=f"2612.{n:05d}")
